@@ -1,0 +1,16 @@
+// `npm run bench [-- filter...]`: prints one JSON line per figure. Filters match figure groups by name.
+import { initEngine } from '../src/engine/engine.js';
+import { benchSgemm, benchTrainingStep } from './engine.js';
+
+const groups: Record<string, () => void | Promise<void>> = {
+  sgemm: benchSgemm,
+  step: benchTrainingStep,
+};
+
+const filters = process.argv.slice(2);
+const info = await initEngine();
+console.error(`xmodal bench: native=${info.native.loaded} (${info.native.reason}) blas=${JSON.stringify(info.blas)}`);
+for (const [name, run] of Object.entries(groups)) {
+  if (filters.length && !filters.some((f) => name.includes(f))) continue;
+  await run();
+}

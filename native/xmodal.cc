@@ -1,0 +1,154 @@
+// xmodal's native kernels: float32 GEMM through OpenBLAS, and a fused in-place Adam update.
+// Arguments are validated here because a wrong length would read or write outside a buffer.
+#include <napi.h>
+#include <cblas.h>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+extern "C" {
+char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+}
+
+namespace {
+
+bool Fail(const Napi::Env &env, const std::string &message) {
+  Napi::TypeError::New(env, "xmodal_native: " + message).ThrowAsJavaScriptException();
+  return false;
+}
+
+bool GetF32(const Napi::CallbackInfo &info, size_t i, const char *name, Napi::Float32Array *out) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    return Fail(info.Env(), std::string(name) + " must be a Float32Array");
+  }
+  *out = info[i].As<Napi::Float32Array>();
+  return true;
+}
+
+bool GetInt(const Napi::CallbackInfo &info, size_t i, const char *name, int64_t *out) {
+  if (info.Length() <= i || !info[i].IsNumber()) return Fail(info.Env(), std::string(name) + " must be a number");
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0) || v != std::floor(v) || v > 2147483647.0) {
+    return Fail(info.Env(), std::string(name) + " must be a non-negative 32-bit integer");
+  }
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+bool GetNum(const Napi::CallbackInfo &info, size_t i, const char *name, double *out) {
+  if (info.Length() <= i || !info[i].IsNumber()) return Fail(info.Env(), std::string(name) + " must be a number");
+  *out = info[i].As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+// Row-major matrix op(X) of rows x cols stored with leading dimension ld needs this many elements.
+bool CheckExtent(const Napi::Env &env, const char *name, bool trans, int64_t rows, int64_t cols, int64_t ld,
+                 size_t length) {
+  const int64_t storedRows = trans ? cols : rows;
+  const int64_t storedCols = trans ? rows : cols;
+  if (storedRows == 0 || storedCols == 0) return true;
+  if (ld < storedCols) return Fail(env, std::string(name) + ": leading dimension smaller than its row length");
+  const int64_t need = (storedRows - 1) * ld + storedCols;
+  if (static_cast<uint64_t>(need) > length) return Fail(env, std::string(name) + ": buffer too small for its shape");
+  return true;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C, row-major.
+Napi::Value Sgemm(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) return Fail(env, "sgemm takes 13 arguments"), env.Undefined();
+  const bool tA = info[0].ToBoolean().Value();
+  const bool tB = info[1].ToBoolean().Value();
+  int64_t M, N, K, lda, ldb, ldc;
+  double alpha, beta;
+  Napi::Float32Array A, B, C;
+  if (!GetInt(info, 2, "M", &M) || !GetInt(info, 3, "N", &N) || !GetInt(info, 4, "K", &K) ||
+      !GetNum(info, 5, "alpha", &alpha) || !GetF32(info, 6, "A", &A) || !GetInt(info, 7, "lda", &lda) ||
+      !GetF32(info, 8, "B", &B) || !GetInt(info, 9, "ldb", &ldb) || !GetNum(info, 10, "beta", &beta) ||
+      !GetF32(info, 11, "C", &C) || !GetInt(info, 12, "ldc", &ldc)) {
+    return env.Undefined();
+  }
+  if (!CheckExtent(env, "A", tA, M, K, lda, A.ElementLength()) ||
+      !CheckExtent(env, "B", tB, K, N, ldb, B.ElementLength()) ||
+      !CheckExtent(env, "C", false, M, N, ldc, C.ElementLength())) {
+    return env.Undefined();
+  }
+  if (M == 0 || N == 0) return env.Undefined();
+  // BLAS requires ld >= 1 even for empty operands.
+  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+              (int)K, (float)alpha, A.Data(), lda > 0 ? (int)lda : 1, B.Data(), ldb > 0 ? (int)ldb : 1,
+              (float)beta, C.Data(), ldc > 0 ? (int)ldc : 1);
+  return env.Undefined();
+}
+
+// adam(param, grad, m, v, lr, beta1, beta2, eps, step, weightDecay): in place, the bias-corrected update of
+// Kingma & Ba as PyTorch and tfjs compute it; weightDecay is added to the gradient (PyTorch Adam's L2 form).
+Napi::Value Adam(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 10) return Fail(env, "adam takes 10 arguments"), env.Undefined();
+  Napi::Float32Array P, G, Mv, Vv;
+  double lr, b1, b2, eps, wd;
+  int64_t t;
+  if (!GetF32(info, 0, "param", &P) || !GetF32(info, 1, "grad", &G) || !GetF32(info, 2, "m", &Mv) ||
+      !GetF32(info, 3, "v", &Vv) || !GetNum(info, 4, "lr", &lr) || !GetNum(info, 5, "beta1", &b1) ||
+      !GetNum(info, 6, "beta2", &b2) || !GetNum(info, 7, "eps", &eps) || !GetInt(info, 8, "step", &t) ||
+      !GetNum(info, 9, "weightDecay", &wd)) {
+    return env.Undefined();
+  }
+  const size_t n = P.ElementLength();
+  if (G.ElementLength() != n || Mv.ElementLength() != n || Vv.ElementLength() != n) {
+    return Fail(env, "adam: param, grad, m and v must have the same length"), env.Undefined();
+  }
+  if (t < 1) return Fail(env, "adam: step counts from 1"), env.Undefined();
+  const float c1 = static_cast<float>(1.0 - std::pow(b1, (double)t));
+  const float c2 = static_cast<float>(1.0 - std::pow(b2, (double)t));
+  // 1 - beta in double: float(1) - float(0.999) is off by 1.3e-5 relative, which tfjs and PyTorch avoid.
+  const float fb1 = (float)b1, fb2 = (float)b2, omb1 = (float)(1.0 - b1), omb2 = (float)(1.0 - b2);
+  const float fe = (float)eps, flr = (float)lr, fwd = (float)wd;
+  float *p = P.Data();
+  const float *g = G.Data();
+  float *m = Mv.Data();
+  float *v = Vv.Data();
+  for (size_t i = 0; i < n; ++i) {
+    const float gi = g[i] + fwd * p[i];
+    const float mi = fb1 * m[i] + omb1 * gi;
+    const float vi = fb2 * v[i] + omb2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= flr * (mi / c1) / (std::sqrt(vi / c2) + fe);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  const char *core = openblas_get_corename();
+  out.Set("core", Napi::String::New(env, core ? core : "unknown"));
+  out.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  return out;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int64_t n;
+  if (!GetInt(info, 0, "threads", &n)) return env.Undefined();
+  if (n < 1) return Fail(env, "threads must be at least 1"), env.Undefined();
+  openblas_set_num_threads((int)n);
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("adam", Napi::Function::New(env, Adam));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(xmodal_native, Init)

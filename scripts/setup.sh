@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything xmodal needs on a Debian/Ubuntu machine with Node >= 20.19, then builds it.
+# OpenBLAS is optional: without it the native kernels are skipped and xmodal runs on plain wasm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! pkg-config --exists openblas 2>/dev/null; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
+    echo "xmodal setup: installing libopenblas-dev and pkg-config" >&2
+    $sudo apt-get update -qq || echo "xmodal setup: apt-get update failed; trying the install anyway" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev pkg-config >/dev/null \
+      || echo "xmodal setup: could not install OpenBLAS; continuing on plain wasm" >&2
+  else
+    echo "xmodal setup: no apt-get or root: native kernels will be skipped (plain wasm)" >&2
+  fi
+fi
+
+npm ci --no-audit --no-fund
+npm run build --silent

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The `xmodal` command line. Each subcommand lives in its own module; this file only wires them up and turns
+// user errors into one line and a non-zero exit code.
+import { Command, CommanderError } from 'commander';
+import { UserError } from './errors.js';
+import { registerDoctor } from './doctor.js';
+
+const program = new Command();
+program
+  .name('xmodal')
+  .description('Supervised cross-modal retrieval: train, evaluate, index and serve shared embedding spaces')
+  .version('0.1.0')
+  .exitOverride();
+
+registerDoctor(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UserError) {
+    console.error(`xmodal: ${error.message}`);
+    process.exitCode = error.exitCode;
+  } else {
+    throw error;
+  }
+}

@@ -1,0 +1,45 @@
+// One place that starts the numeric engine: tfjs on the wasm backend, with xmodal's native kernels when the
+// addon is available. Every entry point (CLI, trainer, tests, benchmarks) calls initEngine() first.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { installNativeMatMul } from './matmul-kernel.js';
+import { loadNative, type NativeKernels, type NativeStatus } from './native.js';
+
+export interface EngineInfo {
+  backend: string;
+  wasmSimd: boolean;
+  native: NativeStatus;
+  blas: { core: string; threads: number } | undefined;
+}
+
+let started: Promise<EngineInfo> | undefined;
+let warned = false;
+
+export function nativeKernels(): NativeKernels | null {
+  return loadNative().kernels;
+}
+
+async function start(quiet: boolean): Promise<EngineInfo> {
+  const { kernels, status } = loadNative();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialise');
+  await tf.ready();
+  if (kernels) installNativeMatMul(kernels);
+  else if (!quiet && !warned) {
+    warned = true;
+    console.warn(`xmodal: native kernels unavailable (${status.reason}); running on plain wasm, slower but correct`);
+  }
+  return {
+    backend: tf.getBackend(),
+    wasmSimd: Boolean(tf.env().get('WASM_HAS_SIMD_SUPPORT')),
+    native: status,
+    blas: kernels?.info(),
+  };
+}
+
+/** Idempotent; `quiet` suppresses the one-line fallback warning (doctor prints the reason itself). */
+export function initEngine(options: { quiet?: boolean } = {}): Promise<EngineInfo> {
+  started ??= start(options.quiet ?? false);
+  return started;
+}
+
+export { tf };

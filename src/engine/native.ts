@@ -1,0 +1,92 @@
+// Loads the OpenBLAS addon built by `npm ci` (scripts/build-native.mjs). Where it is missing, callers get
+// `kernels: null` and the reason, and run on plain wasm.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeKernels {
+  /** Row-major C = alpha op(A) op(B) + beta C, op(X) = X or X^T; M x K times K x N. */
+  sgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void;
+  /** In-place bias-corrected Adam step `step` (from 1); weightDecay is added to the gradient as L2. */
+  adam(
+    param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, step: number, weightDecay: number,
+  ): void;
+  info(): { core: string; threads: number };
+  setThreads(threads: number): void;
+}
+
+export interface NativeStatus {
+  loaded: boolean;
+  /** Why the addon is not in use, or 'loaded'. */
+  reason: string;
+  /** OPENBLAS_CORETYPE as the library saw it, and whether xmodal chose it. */
+  coreType: string | undefined;
+  coreTypeChosenByXmodal: boolean;
+}
+
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const addonPath = `${packageRoot}build/Release/xmodal_native.node`;
+const buildStatusPath = `${packageRoot}build/native-status.json`;
+
+/**
+ * Debian's OpenBLAS 0.3.21 takes current Xeons for "Prescott" (SSE3) and runs 4-5x slower, so name the
+ * core from the CPU flags; an explicit value set by the user always wins.
+ */
+export function chooseCoreType(cpuFlags: string): string | undefined {
+  const flags = new Set(cpuFlags.split(/\s+/));
+  if (flags.has('avx512f')) return 'SKYLAKEX';
+  if (flags.has('avx2')) return 'HASWELL';
+  return undefined;
+}
+
+function cpuFlags(): string {
+  try {
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    return /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function buildFailureReason(): string {
+  try {
+    const status = JSON.parse(readFileSync(buildStatusPath, 'utf8')) as { ok?: boolean; reason?: string };
+    if (status.ok === false && status.reason) return status.reason;
+  } catch {
+    // no status file: the install script never ran (for example `npm ci --ignore-scripts`)
+  }
+  return `addon not built (${addonPath} is missing; run npm ci with OpenBLAS installed)`;
+}
+
+let cached: { kernels: NativeKernels | null; status: NativeStatus } | undefined;
+
+export function loadNative(): { kernels: NativeKernels | null; status: NativeStatus } {
+  if (cached) return cached;
+  let chosen = false;
+  if (process.env.OPENBLAS_CORETYPE === undefined) {
+    const core = chooseCoreType(cpuFlags());
+    if (core) {
+      process.env.OPENBLAS_CORETYPE = core;
+      chosen = true;
+    }
+  }
+  const base = { coreType: process.env.OPENBLAS_CORETYPE, coreTypeChosenByXmodal: chosen };
+  if (process.env.XMODAL_NATIVE === '0') {
+    cached = { kernels: null, status: { loaded: false, reason: 'disabled by XMODAL_NATIVE=0', ...base } };
+  } else if (!existsSync(addonPath)) {
+    cached = { kernels: null, status: { loaded: false, reason: buildFailureReason(), ...base } };
+  } else {
+    try {
+      const kernels = createRequire(import.meta.url)(addonPath) as NativeKernels;
+      cached = { kernels, status: { loaded: true, reason: 'loaded', ...base } };
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      cached = { kernels: null, status: { loaded: false, reason: `addon failed to load: ${message}`, ...base } };
+    }
+  }
+  return cached;
+}

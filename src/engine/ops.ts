@@ -1,0 +1,49 @@
+// Ops the methods need that tfjs lacks or cannot differentiate on wasm.
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Gradient reversal (Ganin & Lempitsky): identity forward, gradient times -lambda backward. It turns one
+ * optimiser step into the minimax of an adversarial game: the discriminator minimises its loss while
+ * everything upstream of this op maximises it.
+ */
+export function gradReverse(x: tf.Tensor, lambda = 1): tf.Tensor {
+  const op = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor;
+    return { value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.mul(dy, -lambda) };
+  });
+  return op(x) as tf.Tensor;
+}
+
+/** Identity forward, zero gradient: tfjs has no stopGradient. */
+export function stopGradient(x: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor;
+    return { value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+  });
+  return op(x) as tf.Tensor;
+}
+
+/** Rows scaled to unit L2 norm, as torch.nn.functional.normalize (eps 1e-12 on the norm). */
+export function l2Normalize(x: tf.Tensor2D, eps = 1e-12): tf.Tensor2D {
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.sum(tf.square(x), 1, true));
+    return tf.div(x, tf.maximum(norm, eps));
+  });
+}
+
+/**
+ * Rows of `table` picked by index, differentiable on wasm: tf.gather's gradient (UnsortedSegmentSum) has
+ * no wasm kernel, so gather through a one-hot product instead.
+ */
+export function gatherRows(table: tf.Tensor2D, indices: ArrayLike<number>): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = table.shape[0];
+    const picks = new Float32Array(indices.length * rows);
+    for (let i = 0; i < indices.length; i++) {
+      const j = indices[i] as number;
+      if (!Number.isInteger(j) || j < 0 || j >= rows) throw new RangeError(`gatherRows: index ${j} out of [0, ${rows})`);
+      picks[i * rows + j] = 1;
+    }
+    return tf.matMul(tf.tensor2d(picks, [indices.length, rows]), table);
+  });
+}
