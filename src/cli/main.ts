@@ -2,17 +2,20 @@
 // The `xmodal` command line. Each subcommand lives in its own module; this file only wires them up and turns
 // user errors into one line and a non-zero exit code.
 import { Command, CommanderError } from 'commander';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
 
 const program = new Command();
 program
   .name('xmodal')
   .description('Supervised cross-modal retrieval: train, evaluate, index and serve shared embedding spaces')
-  .version('0.1.0')
+  .version(VERSION)
   .exitOverride();
 
 registerDoctor(program);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,113 @@
+// Data set commands: import, synth, validate, info.
+import type { Command } from 'commander';
+import { Dataset } from '../data/dataset.js';
+import { importArrays, parseLabelNames } from '../data/importers/arrays.js';
+import { importJsonl } from '../data/importers/jsonl.js';
+import { importLayout } from '../data/importers/layout.js';
+import { importWikipedia } from '../data/importers/wikipedia.js';
+import { datasetInfo, formatInfo, validateDataset } from '../data/inspect.js';
+import { labelMatrixFrom, mirflickrLabels } from '../data/resources.js';
+import { synthDefaults, synthesize } from '../data/synth.js';
+import { writeDataset, type DatasetSpec } from '../data/writer.js';
+import { UserError } from '../errors.js';
+import { collect, nonNegativeNumber, numberMap, positiveInt } from './options.js';
+
+interface WriteFlags {
+  out: string;
+  force?: boolean;
+  allowNonfinite?: boolean;
+  name?: string;
+}
+
+function withWriteFlags(command: Command): Command {
+  return command
+    .requiredOption('--out <dir>', 'directory of the new data set')
+    .option('--name <name>', 'data set name')
+    .option('--force', 'replace an existing directory at --out')
+    .option('--allow-nonfinite', 'keep NaN and Inf feature values instead of refusing them');
+}
+
+function save(spec: DatasetSpec, flags: WriteFlags): void {
+  if (flags.name) spec.name = flags.name;
+  const manifest = writeDataset(flags.out, spec, { force: flags.force ?? false, allowNonfinite: flags.allowNonfinite ?? false });
+  const splits = Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.count}`).join(', ');
+  const modalities = manifest.modalities.map((m) => `${m.name} ${m.dim}-d`).join(', ');
+  console.log(`wrote ${flags.out}: ${manifest.items} items (${splits}); ${modalities}; ${manifest.labels.names.length} labels`);
+}
+
+export function registerData(program: Command): void {
+  const imp = program.command('import').description('convert feature files into an xmodal data set directory');
+
+  withWriteFlags(imp.command('wikipedia <dir>').description('the Wikipedia benchmark layout: raw_features.mat, *_txt_img_cat.list, categories.list'))
+    .action((dir: string, flags: WriteFlags) => save(importWikipedia(dir), flags));
+
+  withWriteFlags(imp.command('layout <dir>').description('research split files: {train,test}_{img,txt,lab}.mat (GNN4CMR/ALGCN) or *_img_lab.mat class indices (DSCMR)'))
+    .option('--partial', 'accept missing image or text files: those items lack that modality')
+    .option('--label-names <file|list>', 'label names, one per line or comma-separated')
+    .action((dir: string, flags: WriteFlags & { partial?: boolean; labelNames?: string }) =>
+      save(importLayout(dir, { partial: flags.partial ?? false, ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags));
+
+  withWriteFlags(imp.command('arrays').description('one matrix file per modality (.mat variable, .npy, .csv, .tsv) and one for labels'))
+    .requiredOption('--modality <name=file[:var]>', 'a modality and its matrix (repeat for each)', collect)
+    .requiredOption('--labels <file[:var]>', 'multi-hot N x C matrix, or one column of class indices')
+    .option('--label-names <file|list>', 'label names, one per line or comma-separated')
+    .option('--split <name=start:end|name=file>', 'a split as an item range or an index file (repeat); default: seeded train/test', collect)
+    .option('--test-fraction <f>', 'test share of the default split', '0.2')
+    .option('--seed <n>', 'seed of the default split', '0')
+    .action((flags: WriteFlags & { modality: string[]; labels: string; labelNames?: string; split?: string[]; testFraction: string; seed: string }) =>
+      save(importArrays({
+        modalities: flags.modality,
+        labels: flags.labels,
+        ...(flags.labelNames ? { labelNames: flags.labelNames } : {}),
+        ...(flags.split ? { splits: flags.split } : {}),
+        testFraction: Number(flags.testFraction),
+        seed: Number(flags.seed),
+      }), flags));
+
+  withWriteFlags(imp.command('jsonl <file>').description('one JSON object per item: numeric arrays as modalities, "labels", "split", "id", "meta"'))
+    .option('--label-names <file|list>', 'label names, one per line or comma-separated (default: the names found, sorted)')
+    .action((file: string, flags: WriteFlags & { labelNames?: string }) =>
+      save(importJsonl(file, flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}), flags));
+
+  withWriteFlags(program.command('synth').description('generate a labelled K-modal data set for tests and demos (labels drawn from a real label matrix)'))
+    .option('--items <n>', 'number of items', String(synthDefaults.items))
+    .option('--modalities <name=dim,...>', 'modalities and their dimensions', 'image=128,text=64')
+    .option('--noise <s>', 'noise strength (0 = noiseless)', String(synthDefaults.noise))
+    .option('--missing <name=rate,...>', 'share of items lacking each modality', '')
+    .option('--seed <n>', 'random seed', String(synthDefaults.seed))
+    .option('--labels-from <file[:var]>', 'label matrix to draw label sets from (default: MIRFlickr-25K, 24 labels)')
+    .option('--label-names <file|list>', 'names of the labels in --labels-from')
+    .action((flags: WriteFlags & { items: string; modalities: string; noise: string; missing: string; seed: string; labelsFrom?: string; labelNames?: string }) => {
+      const labelSource = flags.labelsFrom ? labelMatrixFrom(flags.labelsFrom, flags.labelNames ? parseLabelNames(flags.labelNames) : undefined) : mirflickrLabels();
+      save(synthesize({
+        ...synthDefaults,
+        items: positiveInt('--items', flags.items),
+        modalities: numberMap('--modalities', flags.modalities),
+        noise: nonNegativeNumber('--noise', flags.noise),
+        missing: numberMap('--missing', flags.missing),
+        seed: Number(flags.seed),
+        labelSource,
+        name: 'synthetic',
+      }), flags);
+    });
+
+  program.command('validate <dir>').description('check a data set: checksums, shapes, finite values, labels, splits')
+    .option('--json', 'print the report as JSON')
+    .action((dir: string, flags: { json?: boolean }) => {
+      const report = validateDataset(Dataset.open(dir));
+      if (flags.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        for (const p of report.problems) console.log(`problem: ${p}`);
+        for (const w of report.warnings) console.log(`warning: ${w}`);
+        console.log(report.problems.length ? `${dir}: ${report.problems.length} problems` : `${dir}: valid`);
+      }
+      if (report.problems.length) throw new UserError(`${dir}: invalid data set`, 2);
+    });
+
+  program.command('info <dir>').description('counts per split, dimensions, label frequencies and co-occurrence, missing modalities')
+    .option('--json', 'print as JSON')
+    .action((dir: string, flags: { json?: boolean }) => {
+      const info = datasetInfo(Dataset.open(dir));
+      console.log(flags.json ? JSON.stringify(info, null, 2) : formatInfo(info));
+    });
+}

@@ -1,0 +1,142 @@
+// A data set on disk, opened lazily: the manifest is read and checked at once, matrices are read per batch
+// of rows as typed arrays, never whole as tensors.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { NpyRows } from './formats/npy.js';
+import { ManifestSchema, type Manifest, type ModalityEntry } from './schema.js';
+
+export class Dataset {
+  private readonly matrices = new Map<string, NpyRows>();
+  private metadataCache: Record<string, unknown>[] | undefined;
+  private idCache: string[] | undefined;
+
+  private constructor(readonly dir: string, readonly manifest: Manifest) {}
+
+  static open(dir: string): Dataset {
+    const path = join(dir, 'dataset.json');
+    if (!existsSync(path)) throw new UserError(`${dir}: not an xmodal data set (no dataset.json)`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new UserError(`${path}: not valid JSON: ${(error as Error).message}`);
+    }
+    const parsed = ManifestSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UserError(`${path}: field ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    }
+    const dataset = new Dataset(dir, parsed.data);
+    for (const file of dataset.referencedFiles()) {
+      if (!existsSync(join(dir, file))) throw new UserError(`${path}: file ${file} is missing`);
+    }
+    return dataset;
+  }
+
+  get size(): number {
+    return this.manifest.items;
+  }
+
+  get name(): string {
+    return this.manifest.name;
+  }
+
+  get modalityNames(): string[] {
+    return this.manifest.modalities.map((m) => m.name);
+  }
+
+  get labelNames(): string[] {
+    return this.manifest.labels.names;
+  }
+
+  get splitNames(): string[] {
+    return Object.keys(this.manifest.splits);
+  }
+
+  /** Every file the manifest names, data and index files alike. */
+  referencedFiles(): string[] {
+    const m = this.manifest;
+    const files = [m.labels.file, ...Object.values(m.splits).map((s) => s.file)];
+    for (const modality of m.modalities) {
+      files.push(modality.file);
+      if (modality.present) files.push(modality.present);
+      if (modality.featurizer) files.push(modality.featurizer.vocabulary);
+    }
+    if (m.metadata) files.push(m.metadata.file);
+    return files;
+  }
+
+  modality(name: string): ModalityEntry {
+    const entry = this.manifest.modalities.find((m) => m.name === name);
+    if (!entry) throw new UserError(`${this.dir}: no modality '${name}' (modalities: ${this.modalityNames.join(', ')})`);
+    return entry;
+  }
+
+  private matrix(file: string): NpyRows {
+    let rows = this.matrices.get(file);
+    if (!rows) {
+      rows = new NpyRows(join(this.dir, file));
+      if (rows.rows !== this.size) throw new UserError(`${join(this.dir, file)}: ${rows.rows} rows, the data set has ${this.size} items`);
+      this.matrices.set(file, rows);
+    }
+    return rows;
+  }
+
+  split(name: string): Int32Array {
+    const entry = this.manifest.splits[name];
+    if (!entry) throw new UserError(`${this.dir}: no split '${name}' (splits: ${this.splitNames.join(', ') || 'none'})`);
+    const npy = new NpyRows(join(this.dir, entry.file));
+    const indices = Int32Array.from(npy.readAll() as ArrayLike<number>);
+    for (const i of indices) {
+      if (i < 0 || i >= this.size) throw new UserError(`${join(this.dir, entry.file)}: item ${i} out of range [0, ${this.size})`);
+    }
+    return indices;
+  }
+
+  /** Features of `indices` as one row-major float32 array (rows x dim). */
+  features(modality: string, indices: ArrayLike<number>): Float32Array {
+    const entry = this.modality(modality);
+    const data = this.matrix(entry.file).read(indices);
+    if (!(data instanceof Float32Array)) throw new UserError(`${join(this.dir, entry.file)}: features must be float32`);
+    return data;
+  }
+
+  /** Presence flags (1 = the item has this modality). */
+  present(modality: string, indices: ArrayLike<number>): Uint8Array {
+    const entry = this.modality(modality);
+    if (!entry.present) return new Uint8Array(indices.length).fill(1);
+    return Uint8Array.from(this.matrix(entry.present).read(indices) as ArrayLike<number>);
+  }
+
+  /** Multi-hot labels of `indices` (rows x C). */
+  labels(indices: ArrayLike<number>): Uint8Array {
+    return Uint8Array.from(this.matrix(this.manifest.labels.file).read(indices) as ArrayLike<number>);
+  }
+
+  all(): Int32Array {
+    return Int32Array.from({ length: this.size }, (_, i) => i);
+  }
+
+  metadata(): Record<string, unknown>[] {
+    if (this.metadataCache) return this.metadataCache;
+    if (!this.manifest.metadata) return (this.metadataCache = Array.from({ length: this.size }, () => ({})));
+    const path = join(this.dir, this.manifest.metadata.file);
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    if (lines.length !== this.size) throw new UserError(`${path}: ${lines.length} lines, the data set has ${this.size} items`);
+    this.metadataCache = lines.map((line, i) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new UserError(`${path}: line ${i + 1} is not valid JSON`);
+      }
+    });
+    return this.metadataCache;
+  }
+
+  /** Item ids: the metadata's "id" where given, else the item's index. */
+  ids(): string[] {
+    this.idCache ??= this.metadata().map((m, i) => (typeof m.id === 'string' || typeof m.id === 'number' ? String(m.id) : String(i)));
+    return this.idCache;
+  }
+}

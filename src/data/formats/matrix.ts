@@ -1,0 +1,96 @@
+// Reads one 2-d numeric matrix from a MAT-file variable, a .npy file or a CSV/TSV file, whatever the user has.
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { UserError } from '../../errors.js';
+import { decodeNpy } from './npy.js';
+import { matMatrix, readMat5 } from './mat5.js';
+
+export interface Matrix {
+  rows: number;
+  cols: number;
+  /** Row-major. */
+  values: Float64Array | Float32Array;
+  /** "file" or "file:variable", for messages. */
+  source: string;
+}
+
+/** `ref` is `path` or `path:variable` (the variable is required for .mat, and defaults to the file's stem). */
+export function readMatrix(ref: string): Matrix {
+  const colon = ref.lastIndexOf(':');
+  const hasVariable = colon > 0 && !/^[A-Za-z]:[\\/]/.test(ref) && !existsSync(ref);
+  const path = hasVariable ? ref.slice(0, colon) : ref;
+  const variable = hasVariable ? ref.slice(colon + 1) : undefined;
+  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
+  const ext = extname(path).toLowerCase();
+  if (ext === '.mat') {
+    const mat = readMat5(path);
+    const name = variable ?? (mat.variables.size === 1 ? [...mat.variables.keys()][0] as string : undefined);
+    if (!name) throw new UserError(`${path}: name the variable as ${path}:NAME (variables: ${[...mat.variables.keys()].join(', ')})`);
+    const m = matMatrix(mat, name);
+    return { ...m, source: `${path}:${name}` };
+  }
+  if (ext === '.npy') {
+    const { header, data } = decodeNpy(readFileSync(path), path);
+    if (header.shape.length > 2) throw new UserError(`${path}: expected a 1-d or 2-d array, got shape (${header.shape})`);
+    const rows = header.shape[0] ?? 1;
+    const cols = header.shape[1] ?? 1;
+    const values = data instanceof Float32Array || data instanceof Float64Array ? data : Float64Array.from(data as ArrayLike<number | bigint>, Number);
+    return { rows, cols, values, source: path };
+  }
+  if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return readDelimited(path, ext === '.csv' ? ',' : undefined);
+  throw new UserError(`${path}: unknown matrix format '${ext}' (use .mat, .npy, .csv, .tsv or .txt)`);
+}
+
+/** Numeric rows separated by `sep` (default: tabs or runs of spaces); a first line that is not numeric is a header. */
+export function readDelimited(path: string, sep?: string): Matrix {
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
+  const split = (line: string) => (sep ? line.split(sep) : line.trim().split(/\s+|\t/)).map((s) => s.trim());
+  let start = 0;
+  if (lines.length && split(lines[0] as string).some((cell) => cell !== '' && Number.isNaN(Number(cell)) && !/^[+-]?(nan|inf(inity)?)$/i.test(cell))) start = 1;
+  const rows = lines.length - start;
+  if (rows <= 0) throw new UserError(`${path}: no data rows`);
+  const cols = split(lines[start] as string).length;
+  const values = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const cells = split(lines[start + r] as string);
+    if (cells.length !== cols) throw new UserError(`${path}: line ${start + r + 1}: ${cells.length} columns, expected ${cols}`);
+    for (let c = 0; c < cols; c++) {
+      const cell = cells[c] as string;
+      const v = /^[+-]?inf(inity)?$/i.test(cell) ? (cell.startsWith('-') ? -Infinity : Infinity) : Number(cell);
+      if (cell === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(cell))) {
+        throw new UserError(`${path}: line ${start + r + 1}, column ${c + 1}: '${cell}' is not a number`);
+      }
+      values[r * cols + c] = v;
+    }
+  }
+  return { rows, cols, values, source: path };
+}
+
+/** Class indices (one column) or a multi-hot matrix, as N x C 0/1 labels. */
+export function toMultiHot(m: Matrix, classes?: number, base?: number): { data: Uint8Array; classes: number; base: number } {
+  if (m.cols > 1) {
+    const data = new Uint8Array(m.values.length);
+    for (let i = 0; i < m.values.length; i++) {
+      const v = m.values[i] as number;
+      if (v !== 0 && v !== 1) throw new UserError(`${m.source}: row ${Math.floor(i / m.cols) + 1}, column ${(i % m.cols) + 1}: label value ${v} is not 0 or 1`);
+      data[i] = v;
+    }
+    return { data, classes: m.cols, base: 0 };
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of m.values) {
+    if (!Number.isInteger(v)) throw new UserError(`${m.source}: class index ${v} is not an integer`);
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  const b = base ?? (min === 0 ? 0 : 1); // MATLAB-made files count from 1, NumPy-made ones from 0
+  const C = classes ?? max - b + 1;
+  const data = new Uint8Array(m.rows * C);
+  m.values.forEach((v, i) => {
+    const c = v - b;
+    if (c < 0 || c >= C) throw new UserError(`${m.source}: row ${i + 1}: class index ${v} outside ${b}..${b + C - 1}`);
+    data[i * C + c] = 1;
+  });
+  return { data, classes: C, base: b };
+}

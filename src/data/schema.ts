@@ -1,0 +1,49 @@
+// dataset.json: the manifest of an xmodal data set directory. Version 1.
+import { z } from 'zod';
+
+export const DATASET_FORMAT = 'xmodal-dataset';
+export const DATASET_VERSION = 1;
+
+const fileName = z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name inside the data set directory');
+const identifier = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'letters, digits, _ and -, starting with a letter');
+
+export const ModalitySchema = z.object({
+  name: identifier,
+  dim: z.number().int().positive(),
+  /** N x dim float32 features; rows of absent items are zero. */
+  file: fileName,
+  /** N uint8 presence flags (1 = present); null when every item has this modality. */
+  present: fileName.nullable(),
+  /** How raw input of this modality becomes a feature vector, where xmodal knows it (e.g. a tag vocabulary). */
+  featurizer: z.object({ type: z.literal('bag-of-words'), vocabulary: fileName }).nullable().default(null),
+});
+
+export const SplitSchema = z.object({ file: fileName, count: z.number().int().nonnegative() });
+
+export const ManifestSchema = z.object({
+  format: z.literal(DATASET_FORMAT),
+  version: z.literal(DATASET_VERSION),
+  name: z.string().min(1),
+  description: z.string().default(''),
+  items: z.number().int().nonnegative(),
+  modalities: z.array(ModalitySchema).min(1).refine((m) => new Set(m.map((x) => x.name)).size === m.length, 'modality names must be unique'),
+  /** N x C uint8 multi-hot labels; single-label data has one 1 per row. */
+  labels: z.object({ names: z.array(z.string().min(1)).min(1), file: fileName }),
+  /** Named index lists (int32 .npy): train, val, test, or query / retrieval. */
+  splits: z.record(identifier, SplitSchema),
+  /** One JSON object per item and line, with an optional "id". */
+  metadata: z.object({ file: fileName }).nullable(),
+  files: z.record(fileName, z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
+  provenance: z.object({
+    source: z.string(),
+    importer: z.string(),
+    created: z.string(),
+    xmodalVersion: z.string(),
+    notes: z.string().default(''),
+  }),
+  /** Present only for generated data: how it was made. */
+  synthetic: z.record(z.string(), z.unknown()).nullable().default(null),
+});
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type ModalityEntry = z.infer<typeof ModalitySchema>;

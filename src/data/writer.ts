@@ -1,0 +1,159 @@
+// Writes a data set directory atomically: everything goes into a temporary sibling directory, which is renamed
+// into place only when complete, so an interrupted or failed import leaves nothing half-written.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { encodeNpy } from './formats/npy.js';
+import { DATASET_FORMAT, DATASET_VERSION, ManifestSchema, type Manifest } from './schema.js';
+
+export interface ModalitySpec {
+  name: string;
+  dim: number;
+  /** N x dim, row-major. */
+  data: Float32Array;
+  /** 1 = present; omitted when every item has the modality. */
+  present?: Uint8Array;
+  /** Where the values came from, for error messages (a file and variable, say). */
+  source?: string;
+  /** Tag vocabulary of a bag-of-words text modality, in column order. */
+  vocabulary?: string[];
+}
+
+export interface DatasetSpec {
+  name: string;
+  description?: string;
+  modalities: ModalitySpec[];
+  labels: { names: string[]; data: Uint8Array; source?: string };
+  splits: Record<string, Int32Array>;
+  metadata?: Record<string, unknown>[];
+  provenance: { source: string; importer: string; notes?: string };
+  synthetic?: Record<string, unknown>;
+}
+
+export interface WriteOptions {
+  /** Replace an existing directory at the destination. */
+  force?: boolean;
+  /** Keep NaN and Inf values instead of refusing them. */
+  allowNonfinite?: boolean;
+}
+
+/** Checks a spec before anything is written; throws a UserError naming the source and the problem. */
+export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number {
+  const C = spec.labels.names.length;
+  if (C === 0) throw new UserError(`${spec.labels.source ?? 'labels'}: no label names`);
+  if (spec.labels.data.length % C !== 0) throw new UserError(`${spec.labels.source ?? 'labels'}: ${spec.labels.data.length} values is not a multiple of ${C} labels`);
+  const N = spec.labels.data.length / C;
+  for (let i = 0; i < spec.labels.data.length; i++) {
+    const v = spec.labels.data[i] as number;
+    if (v !== 0 && v !== 1) throw new UserError(`${spec.labels.source ?? 'labels'}: row ${Math.floor(i / C) + 1}, column ${(i % C) + 1}: label value ${v} is not 0 or 1`);
+  }
+  const names = new Set<string>();
+  for (const m of spec.modalities) {
+    const where = m.source ?? `modality '${m.name}'`;
+    if (names.has(m.name)) throw new UserError(`${where}: modality '${m.name}' given twice`);
+    names.add(m.name);
+    if (!Number.isInteger(m.dim) || m.dim <= 0) throw new UserError(`${where}: dimension must be a positive integer`);
+    if (m.data.length !== N * m.dim) {
+      throw new UserError(`${where}: ${m.data.length / m.dim} rows, but the labels have ${N} (row counts must agree)`);
+    }
+    if (m.present && m.present.length !== N) throw new UserError(`${where}: presence mask has ${m.present.length} entries, expected ${N}`);
+    if (!options.allowNonfinite) {
+      for (let i = 0; i < m.data.length; i++) {
+        if (!Number.isFinite(m.data[i])) {
+          throw new UserError(`${where}: non-finite value ${m.data[i]} at row ${Math.floor(i / m.dim) + 1}, column ${(i % m.dim) + 1} (use --allow-nonfinite to keep it)`);
+        }
+      }
+    }
+    if (m.vocabulary && m.vocabulary.length !== m.dim) throw new UserError(`${where}: vocabulary has ${m.vocabulary.length} words for ${m.dim} columns`);
+  }
+  for (const [split, indices] of Object.entries(spec.splits)) {
+    for (const i of indices) if (i < 0 || i >= N) throw new UserError(`split '${split}': item ${i} out of range [0, ${N})`);
+  }
+  if (spec.metadata && spec.metadata.length !== N) throw new UserError(`metadata: ${spec.metadata.length} entries, expected ${N}`);
+  return N;
+}
+
+export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptions = {}): Manifest {
+  const N = checkSpec(spec, options);
+  const target = resolve(out);
+  if (existsSync(target) && !options.force) throw new UserError(`${out}: already exists (use --force to replace it)`);
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
+  mkdirSync(tmp);
+  try {
+    const files: Manifest['files'] = {};
+    const put = (name: string, bytes: Buffer | string) => {
+      writeFileSync(join(tmp, name), bytes);
+      const buffer = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+      files[name] = { sha256: createHash('sha256').update(buffer).digest('hex'), bytes: buffer.length };
+    };
+    const modalities = spec.modalities.map((m) => {
+      const data = m.present ? zeroAbsentRows(m.data, m.dim, m.present) : m.data;
+      put(`${m.name}.npy`, encodeNpy(data, [N, m.dim]));
+      const allPresent = !m.present || m.present.every((p) => p === 1);
+      if (!allPresent) put(`${m.name}.present.npy`, encodeNpy(Uint8Array.from(m.present as Uint8Array, (p) => (p ? 1 : 0)), [N]));
+      if (m.vocabulary) put(`${m.name}.vocabulary.json`, JSON.stringify(m.vocabulary) + '\n');
+      return {
+        name: m.name,
+        dim: m.dim,
+        file: `${m.name}.npy`,
+        present: allPresent ? null : `${m.name}.present.npy`,
+        featurizer: m.vocabulary ? { type: 'bag-of-words' as const, vocabulary: `${m.name}.vocabulary.json` } : null,
+      };
+    });
+    put('labels.npy', encodeNpy(spec.labels.data, [N, spec.labels.names.length]));
+    const splits: Manifest['splits'] = {};
+    for (const [name, indices] of Object.entries(spec.splits)) {
+      put(`split-${name}.npy`, encodeNpy(Int32Array.from(indices), [indices.length]));
+      splits[name] = { file: `split-${name}.npy`, count: indices.length };
+    }
+    if (spec.metadata) put('metadata.jsonl', spec.metadata.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    const manifest = ManifestSchema.parse({
+      format: DATASET_FORMAT,
+      version: DATASET_VERSION,
+      name: spec.name,
+      description: spec.description ?? '',
+      items: N,
+      modalities,
+      labels: { names: spec.labels.names, file: 'labels.npy' },
+      splits,
+      metadata: spec.metadata ? { file: 'metadata.jsonl' } : null,
+      files,
+      provenance: { ...spec.provenance, notes: spec.provenance.notes ?? '', created: new Date().toISOString(), xmodalVersion: VERSION },
+      synthetic: spec.synthetic ?? null,
+    });
+    writeFileSync(join(tmp, 'dataset.json'), JSON.stringify(manifest, null, 2) + '\n');
+    replaceDirectory(tmp, target);
+    return manifest;
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function zeroAbsentRows(data: Float32Array, dim: number, present: Uint8Array): Float32Array {
+  const out = data.slice();
+  present.forEach((p, i) => {
+    if (!p) out.fill(0, i * dim, (i + 1) * dim);
+  });
+  return out;
+}
+
+/** Moves `tmp` to `target`; an existing target is set aside first and removed only once the new one is in place. */
+function replaceDirectory(tmp: string, target: string): void {
+  if (!existsSync(target)) {
+    renameSync(tmp, target);
+    return;
+  }
+  const old = `${tmp}.old`;
+  renameSync(target, old);
+  try {
+    renameSync(tmp, target);
+  } catch (error) {
+    renameSync(old, target);
+    throw error;
+  }
+  rmSync(old, { recursive: true, force: true });
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SHARED_DATA, tempDir } from '../helpers/tmp.js';
+
+const cli = join(PACKAGE_ROOT, 'dist/src/cli/main.js');
+const dir = tempDir();
+
+function xmodal(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+}
+
+test('xmodal import wikipedia, info and validate on the real files', () => {
+  const out = join(dir, 'wiki');
+  const imp = xmodal('import', 'wikipedia', join(SHARED_DATA, 'wikipedia'), '--out', out);
+  assert.equal(imp.status, 0, imp.stderr);
+  assert.match(imp.stdout, /2866 items \(train 2173, test 693\)/);
+  const info = xmodal('info', out, '--json');
+  assert.equal(info.status, 0, info.stderr);
+  assert.equal(JSON.parse(info.stdout).splits.test.items, 693);
+  const valid = xmodal('validate', out);
+  assert.equal(valid.status, 0);
+  assert.match(valid.stdout, /valid/);
+});
+
+test('user errors: one line on stderr naming the file, exit code 2, nothing written', () => {
+  const out = join(dir, 'nothing');
+  const cases = [
+    ['import', 'layout', join(SHARED_DATA, 'pascal-sentence'), '--out', out],
+    ['import', 'arrays', '--modality', `image=${join(SHARED_DATA, 'wikipedia/raw_features.mat')}:I_tr`, '--labels', `${join(SHARED_DATA, 'wikipedia/raw_features.mat')}:labels`, '--out', out],
+    ['info', join(dir, 'no-such-dir')],
+    ['synth', '--out', out, '--items', 'many'],
+  ];
+  for (const args of cases) {
+    const r = xmodal(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^xmodal: /);
+    assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/);
+  }
+  assert.equal(existsSync(out), false);
+  assert.deepEqual(readdirSync(dir).filter((e) => e.includes('tmp')), []);
+});
+
+test('xmodal synth writes a valid synthetic data set', () => {
+  const out = join(dir, 'syn');
+  const r = xmodal('synth', '--out', out, '--items', '120', '--modalities', 'image=8,text=4,audio=3', '--missing', 'audio=0.5', '--seed', '3');
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(xmodal('info', out, '--json').stdout);
+  assert.equal(info.synthetic, true);
+  assert.equal(info.modalities.length, 3);
+  assert.ok(info.modalities[2].missingRate > 0.3);
+});
