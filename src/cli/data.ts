@@ -39,13 +39,13 @@ export function registerData(program: Command): void {
   const imp = program.command('import').description('convert feature files into an xmodal data set directory');
 
   withWriteFlags(imp.command('wikipedia <dir>').description('the Wikipedia benchmark layout: raw_features.mat, *_txt_img_cat.list, categories.list'))
-    .action((dir: string, flags: WriteFlags) => save(importWikipedia(dir), flags));
+    .action(async (dir: string, flags: WriteFlags) => save(await importWikipedia(dir), flags));
 
   withWriteFlags(imp.command('layout <dir>').description('research split files: {train,test}_{img,txt,lab}.mat (GNN4CMR/ALGCN) or *_img_lab.mat class indices (DSCMR)'))
     .option('--partial', 'accept missing image or text files: those items lack that modality')
     .option('--label-names <file|list>', 'label names, one per line or comma-separated')
-    .action((dir: string, flags: WriteFlags & { partial?: boolean; labelNames?: string }) =>
-      save(importLayout(dir, { partial: flags.partial ?? false, ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags));
+    .action(async (dir: string, flags: WriteFlags & { partial?: boolean; labelNames?: string }) =>
+      save(await importLayout(dir, { partial: flags.partial ?? false, ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags));
 
   withWriteFlags(imp.command('arrays').description('one matrix file per modality (.mat variable, .npy, .csv, .tsv) and one for labels'))
     .requiredOption('--modality <name=file[:var]>', 'a modality and its matrix (repeat for each)', collect)
@@ -54,8 +54,8 @@ export function registerData(program: Command): void {
     .option('--split <name=start:end|name=file>', 'a split as an item range or an index file (repeat); default: seeded train/test', collect)
     .option('--test-fraction <f>', 'test share of the default split', '0.2')
     .option('--seed <n>', 'seed of the default split', '0')
-    .action((flags: WriteFlags & { modality: string[]; labels: string; labelNames?: string; split?: string[]; testFraction: string; seed: string }) =>
-      save(importArrays({
+    .action(async (flags: WriteFlags & { modality: string[]; labels: string; labelNames?: string; split?: string[]; testFraction: string; seed: string }) =>
+      save(await importArrays({
         modalities: flags.modality,
         labels: flags.labels,
         ...(flags.labelNames ? { labelNames: flags.labelNames } : {}),
@@ -77,8 +77,8 @@ export function registerData(program: Command): void {
     .option('--seed <n>', 'random seed', String(synthDefaults.seed))
     .option('--labels-from <file[:var]>', 'label matrix to draw label sets from (default: MIRFlickr-25K, 24 labels)')
     .option('--label-names <file|list>', 'names of the labels in --labels-from')
-    .action((flags: WriteFlags & { items: string; modalities: string; noise: string; missing: string; seed: string; labelsFrom?: string; labelNames?: string }) => {
-      const labelSource = flags.labelsFrom ? labelMatrixFrom(flags.labelsFrom, flags.labelNames ? parseLabelNames(flags.labelNames) : undefined) : mirflickrLabels();
+    .action(async (flags: WriteFlags & { items: string; modalities: string; noise: string; missing: string; seed: string; labelsFrom?: string; labelNames?: string }) => {
+      const labelSource = flags.labelsFrom ? await labelMatrixFrom(flags.labelsFrom, flags.labelNames ? parseLabelNames(flags.labelNames) : undefined) : await mirflickrLabels();
       save(synthesize({
         ...synthDefaults,
         items: positiveInt('--items', flags.items),

@@ -8,14 +8,14 @@ import { readMatrix, toMultiHot } from './formats/matrix.js';
 export const MIRFLICKR_LABELS_FILE = `${RESOURCES_DIR}/mirflickr25k/all_labels.txt`;
 
 /** MIRFlickr-25K's 20,015 x 24 multi-hot label matrix (real label frequencies and co-occurrence). */
-export function mirflickrLabels(): { names: string[]; data: Uint8Array; source: string } {
-  const m = readMatrix(MIRFLICKR_LABELS_FILE);
+export async function mirflickrLabels(): Promise<{ names: string[]; data: Uint8Array; source: string }> {
+  const m = await readMatrix(MIRFLICKR_LABELS_FILE);
   return { names: MIRFLICKR_LABELS, data: toMultiHot(m).data, source: 'MIRFlickr-25K all_labels.txt' };
 }
 
 /** A label matrix from a file (any matrix format), with names from a file or generic ones. */
-export function labelMatrixFrom(ref: string, names?: string[]): { names: string[]; data: Uint8Array; source: string } {
-  const m = readMatrix(ref);
+export async function labelMatrixFrom(ref: string, names?: string[]): Promise<{ names: string[]; data: Uint8Array; source: string }> {
+  const m = await readMatrix(ref);
   const hot = toMultiHot(m);
   if (names && names.length !== hot.classes) throw new UserError(`${m.source}: ${hot.classes} labels, but ${names.length} names given`);
   return { names: names ?? Array.from({ length: hot.classes }, (_, i) => `label${i}`), data: hot.data, source: m.source };

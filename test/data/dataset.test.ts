@@ -103,8 +103,8 @@ test('validate finds a modified file; open rejects a broken manifest with the fi
   assert.throws(() => Dataset.open(broken), /dataset\.json: field modalities\.0\.dim:/);
 });
 
-test('Wikipedia import: the known shapes, class counts and provenance', () => {
-  const spec = importWikipedia(join(SHARED_DATA, 'wikipedia'));
+test('Wikipedia import: the known shapes, class counts and provenance', async () => {
+  const spec = await importWikipedia(join(SHARED_DATA, 'wikipedia'));
   const out = join(dir, 'wiki');
   writeDataset(out, spec);
   const ds = Dataset.open(out);
@@ -128,8 +128,8 @@ test('the shipped datasets/wikipedia is valid and equals a fresh import of the r
   assert.deepEqual(shipped.labels(shipped.all()), fresh.labels(fresh.all()));
 });
 
-test('synth: seeded, labels drawn from MIRFlickr rows, missing rates as asked, marked synthetic', () => {
-  const source = mirflickrLabels();
+test('synth: seeded, labels drawn from MIRFlickr rows, missing rates as asked, marked synthetic', async () => {
+  const source = await mirflickrLabels();
   assert.equal(source.data.length, 20015 * 24);
   const options = { ...synthDefaults, items: 400, modalities: { image: 16, text: 8, audio: 4 }, missing: { image: 0.5 }, labelSource: source, name: 's' };
   const a = synthesize(options);

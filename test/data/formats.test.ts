@@ -7,6 +7,7 @@ import { readDelimited, readMatrix, toMultiHot } from '../../src/data/formats/ma
 import { decodeNpy, encodeNpy, NpyRows } from '../../src/data/formats/npy.js';
 import { UserError } from '../../src/errors.js';
 import { writeMat5, type MatVar } from '../helpers/mat5-writer.js';
+import { writeZip } from '../helpers/zip-writer.js';
 import { SHARED_DATA, tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
@@ -83,16 +84,16 @@ test('the real Wikipedia file (compressed v5, double) reads with the known shape
   assert.throws(() => matMatrix(mat, 'I_val'), /no variable 'I_val' \(variables: I_tr, I_te, T_tr, T_te\)/);
 });
 
-test('the real Pascal Sentence files (uncompressed v5, float32 and int64) read correctly', () => {
-  const img = readMatrix(join(SHARED_DATA, 'pascal-sentence/test_img.mat'));
+test('the real Pascal Sentence files (uncompressed v5, float32 and int64) read correctly', async () => {
+  const img = await readMatrix(join(SHARED_DATA, 'pascal-sentence/test_img.mat'));
   assert.equal(img.rows, 100);
   assert.equal(img.cols, 4096);
-  const txt = readMatrix(join(SHARED_DATA, 'pascal-sentence/train_txt.mat:train_txt'));
+  const txt = await readMatrix(join(SHARED_DATA, 'pascal-sentence/train_txt.mat:train_txt'));
   assert.equal(txt.rows, 800);
   assert.equal(txt.cols, 300);
   // float32 values survive exactly: every value is representable in float32
   assert.ok(txt.values.every((v) => Math.fround(v) === v));
-  const lab = toMultiHot(readMatrix(join(SHARED_DATA, 'pascal-sentence/test_img_lab.mat')));
+  const lab = toMultiHot(await readMatrix(join(SHARED_DATA, 'pascal-sentence/test_img_lab.mat')));
   assert.equal(lab.classes, 20);
   assert.equal(lab.base, 0);
   const perClass = new Array(20).fill(0);
@@ -109,7 +110,7 @@ test('MAT v5: truncated and corrupt files give one-line errors', () => {
   assert.throws(() => parseMat5(Buffer.from('not a mat file'), 'x.mat'), /x\.mat: not a MAT-file/);
 });
 
-test('CSV and TSV: header detection, NaN and Inf kept for the checker, bad cells named', () => {
+test('CSV and TSV: header detection, NaN and Inf kept for the checker, bad cells named', async () => {
   const csv = join(dir, 'f.csv');
   writeFileSync(csv, 'a,b,c\n1,2,3\n4,NaN,-inf\n');
   const m = readDelimited(csv, ',');
@@ -121,5 +122,44 @@ test('CSV and TSV: header detection, NaN and Inf kept for the checker, bad cells
   assert.throws(() => readDelimited(csv, ','), /f\.csv: line 2, column 2: 'x' is not a number/);
   const tsv = join(dir, 'f.tsv');
   writeFileSync(tsv, '1\t2\n3\t4\n');
-  assert.deepEqual(Array.from(readMatrix(tsv).values), [1, 2, 3, 4]);
+  assert.deepEqual(Array.from((await readMatrix(tsv)).values), [1, 2, 3, 4]);
+});
+
+test('npz: stored and deflated archives, arrays by name, corruption detected', async () => {
+  const a = encodeNpy(Float32Array.from([1, 2, 3, 4]), [2, 2]);
+  const b = encodeNpy(Int32Array.from([7, 8, 9]), [3]);
+  for (const deflate of [false, true]) {
+    const path = join(dir, `arrays-${deflate}.npz`);
+    writeFileSync(path, writeZip([{ name: 'feats.npy', content: a }, { name: 'labels.npy', content: b }], deflate));
+    const m = await readMatrix(`${path}:feats`);
+    assert.deepEqual([m.rows, m.cols, ...m.values], [2, 2, 1, 2, 3, 4]);
+    assert.deepEqual(Array.from((await readMatrix(`${path}:labels`)).values), [7, 8, 9]);
+    await assert.rejects(readMatrix(path), /name the array as .*:NAME \(arrays: feats, labels\)/);
+    await assert.rejects(readMatrix(`${path}:other`), /no array 'other' \(arrays: feats, labels\)/);
+  }
+  const bad = writeZip([{ name: 'feats.npy', content: a }], false);
+  bad[40] = (bad[40] as number) ^ 0xff; // inside the stored .npy header
+  writeFileSync(join(dir, 'bad.npz'), bad);
+  await assert.rejects(readMatrix(join(dir, 'bad.npz:feats')), /CRC mismatch/);
+});
+
+test('MAT v7.3 (HDF5, with or without the 512-byte user block): N x D stored as D x N reads as N x D', async () => {
+  const h5wasm = (await import('h5wasm/node')).default;
+  await h5wasm.ready;
+  const plain = join(dir, 'plain73.mat');
+  const f = new h5wasm.File(plain, 'w');
+  // MATLAB's 2 x 3 [[1,2,3],[4,5,6]] is stored column-major: an HDF5 dataset of shape [3, 2]
+  f.create_dataset({ name: 'X', data: new Float64Array([1, 4, 2, 5, 3, 6]), shape: [3, 2] }).create_attribute('MATLAB_class', 'double');
+  f.create_dataset({ name: 'lab', data: new Uint8Array([1, 0, 0, 1]), shape: [2, 2] }).create_attribute('MATLAB_class', 'uint8');
+  f.close();
+  const header = Buffer.alloc(512);
+  header.write('MATLAB 7.3 MAT-file, Platform: GLNXA64', 0, 'latin1');
+  const withBlock = join(dir, 'block73.mat');
+  writeFileSync(withBlock, Buffer.concat([header, readFileSync(plain)]));
+  for (const path of [plain, withBlock]) {
+    const x = await readMatrix(`${path}:X`);
+    assert.deepEqual([x.rows, x.cols, ...x.values], [2, 3, 1, 2, 3, 4, 5, 6]);
+    await assert.rejects(readMatrix(`${path}:Y`), /no variable 'Y' \(variables: X, lab\)/);
+  }
+  assert.throws(() => readMat5(plain), /v7\.3 \(HDF5\)/);
 });

@@ -17,7 +17,7 @@ function mat(path: string, name: string, rows: number, cols: number, values: num
   writeFileSync(path, writeMat5([{ name, cls, rows, cols, values }], true));
 }
 
-test('GNN4CMR layout: multi-hot labels, train and test appended in order, 24 labels named as MIRFlickr', () => {
+test('GNN4CMR layout: multi-hot labels, train and test appended in order, 24 labels named as MIRFlickr', async () => {
   const src = join(dir, 'gnn');
   mkdirSync(src);
   const lab = (rows: number) => Array.from({ length: rows * 24 }, (_, i) => ((i * 7) % 5 === 0 ? 1 : 0));
@@ -27,7 +27,7 @@ test('GNN4CMR layout: multi-hot labels, train and test appended in order, 24 lab
   mat(join(src, 'test_img.mat'), 'test_img', 2, 4, Array.from({ length: 8 }, (_, i) => 100 + i));
   mat(join(src, 'test_txt.mat'), 'test_txt', 2, 2, [7, 8, 9, 10]);
   mat(join(src, 'test_lab.mat'), 'test_lab', 2, 24, lab(2), 'uint8');
-  const spec = importLayout(src);
+  const spec = await importLayout(src);
   writeDataset(join(dir, 'gnn-out'), spec);
   const ds = Dataset.open(join(dir, 'gnn-out'));
   assert.equal(ds.size, 5);
@@ -38,10 +38,10 @@ test('GNN4CMR layout: multi-hot labels, train and test appended in order, 24 lab
   assert.equal(ds.labelNames[0], 'animals');
 });
 
-test('DSCMR layout with class indices; Pascal Sentence without its training images needs --partial', () => {
+test('DSCMR layout with class indices; Pascal Sentence without its training images needs --partial', async () => {
   const pascal = join(SHARED_DATA, 'pascal-sentence');
-  assert.throws(() => importLayout(pascal), /train_img\.mat: missing \(use --partial/);
-  const spec = importLayout(pascal, { partial: true });
+  await assert.rejects(importLayout(pascal), /train_img\.mat: missing \(use --partial/);
+  const spec = await importLayout(pascal, { partial: true });
   const out = join(dir, 'pascal');
   writeDataset(out, spec);
   const ds = Dataset.open(out);
@@ -55,14 +55,14 @@ test('DSCMR layout with class indices; Pascal Sentence without its training imag
   assert.equal(ds.modality('image').dim, 4096);
 });
 
-test('arrays: .npy, .csv and .mat inputs, explicit splits, class-index labels', () => {
+test('arrays: .npy, .csv and .mat inputs, explicit splits, class-index labels', async () => {
   const npy = join(dir, 'img.npy');
   writeFileSync(npy, encodeNpy(Float32Array.from({ length: 12 }, (_, i) => i / 2), [4, 3]));
   const csv = join(dir, 'txt.csv');
   writeFileSync(csv, 'x,y\n1,2\n3,4\n5,6\n7,8\n');
   const labels = join(dir, 'lab.mat');
   mat(labels, 'lab', 4, 1, [1, 2, 2, 3], 'double');
-  const spec = importArrays({ modalities: [`image=${npy}`, `text=${csv}`], labels: `${labels}:lab`, labelNames: 'cat,dog,bird', splits: ['train=0:3', 'test=3:4'] });
+  const spec = await importArrays({ modalities: [`image=${npy}`, `text=${csv}`], labels: `${labels}:lab`, labelNames: 'cat,dog,bird', splits: ['train=0:3', 'test=3:4'] });
   writeDataset(join(dir, 'arr'), spec);
   const ds = Dataset.open(join(dir, 'arr'));
   assert.deepEqual(ds.labelNames, ['cat', 'dog', 'bird']);
@@ -71,7 +71,7 @@ test('arrays: .npy, .csv and .mat inputs, explicit splits, class-index labels', 
   assert.deepEqual(Array.from(ds.features('image', [3])), [4.5, 5, 5.5]);
   assert.deepEqual(Array.from(ds.split('train')), [0, 1, 2]);
   writeFileSync(csv, '1,2\n3,4\n5,6\n');
-  assert.throws(() => importArrays({ modalities: [`text=${csv}`], labels: `${labels}:lab` }), /txt\.csv: 3 rows, but the labels .* have 4/);
+  await assert.rejects(importArrays({ modalities: [`text=${csv}`], labels: `${labels}:lab` }), /txt\.csv: 3 rows, but the labels .* have 4/);
 });
 
 test('jsonl: modalities from numeric fields, missing fields are missing modalities, labels by name', () => {

@@ -125,10 +125,12 @@ function parseMatrix(element: Element, file: string, little: boolean, at: number
   return { name, matlabClass, dims, values };
 }
 
+const HDF5_SIGNATURE = '\x89HDF\r\n\x1a\n';
+
+/** MATLAB v7.3 files are HDF5: the signature sits at byte 512 (after MATLAB's user block) or 0. */
 export function isMat73(bytes: Uint8Array): boolean {
-  const text = Buffer.from(bytes.subarray(0, 116)).toString('latin1');
-  const hdf5 = bytes.length > 520 && Buffer.from(bytes.subarray(512, 520)).toString('latin1') === '\x89HDF\r\n\x1a\n';
-  return hdf5 || /MATLAB 7\.3 MAT-file/.test(text);
+  const at = (offset: number) => bytes.length >= offset + 8 && Buffer.from(bytes.subarray(offset, offset + 8)).toString('latin1') === HDF5_SIGNATURE;
+  return at(0) || at(512) || /MATLAB 7\.3 MAT-file/.test(Buffer.from(bytes.subarray(0, 116)).toString('latin1'));
 }
 
 export function parseMat5(bytes: Uint8Array, file: string): MatFile {
@@ -158,14 +160,25 @@ export function parseMat5(bytes: Uint8Array, file: string): MatFile {
   return { path: file, header, variables };
 }
 
-export function readMat5(path: string): MatFile {
-  let bytes: Buffer;
+function readBytes(path: string): Buffer {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (error) {
     throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (isMat73(bytes)) throw new UserError(`${path}: MATLAB v7.3 (HDF5) file: read it with the v7.3 reader`);
+}
+
+/** Level-5 files only; `readMat` handles v7.3 as well. */
+export function readMat5(path: string): MatFile {
+  const bytes = readBytes(path);
+  if (isMat73(bytes)) throw new UserError(`${path}: MATLAB v7.3 (HDF5) file: use readMat`);
+  return parseMat5(bytes, path);
+}
+
+/** Any MAT-file: level 5 (v5/v6/v7) or v7.3 (HDF5). For v7.3 only the `wanted` variables are loaded. */
+export async function readMat(path: string, wanted?: string[]): Promise<MatFile> {
+  const bytes = readBytes(path);
+  if (isMat73(bytes)) return (await import('./mat73.js')).readMat73(path, wanted);
   return parseMat5(bytes, path);
 }
 

@@ -2,8 +2,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { UserError } from '../../errors.js';
-import { decodeNpy } from './npy.js';
-import { matMatrix, readMat5 } from './mat5.js';
+import { decodeNpy, type NpyData, type NpyHeader } from './npy.js';
+import { readNpz } from './npz.js';
+import { matMatrix, readMat } from './mat5.js';
 
 export interface Matrix {
   rows: number;
@@ -14,8 +15,8 @@ export interface Matrix {
   source: string;
 }
 
-/** `ref` is `path` or `path:variable` (the variable is required for .mat, and defaults to the file's stem). */
-export function readMatrix(ref: string): Matrix {
+/** `ref` is `path` or `path:variable` (a .mat variable or .npz array; optional when the file holds just one). */
+export async function readMatrix(ref: string): Promise<Matrix> {
   const colon = ref.lastIndexOf(':');
   const hasVariable = colon > 0 && !/^[A-Za-z]:[\\/]/.test(ref) && !existsSync(ref);
   const path = hasVariable ? ref.slice(0, colon) : ref;
@@ -23,22 +24,29 @@ export function readMatrix(ref: string): Matrix {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
   const ext = extname(path).toLowerCase();
   if (ext === '.mat') {
-    const mat = readMat5(path);
+    const mat = await readMat(path, variable ? [variable] : undefined);
     const name = variable ?? (mat.variables.size === 1 ? [...mat.variables.keys()][0] as string : undefined);
     if (!name) throw new UserError(`${path}: name the variable as ${path}:NAME (variables: ${[...mat.variables.keys()].join(', ')})`);
     const m = matMatrix(mat, name);
     return { ...m, source: `${path}:${name}` };
   }
-  if (ext === '.npy') {
-    const { header, data } = decodeNpy(readFileSync(path), path);
-    if (header.shape.length > 2) throw new UserError(`${path}: expected a 1-d or 2-d array, got shape (${header.shape})`);
-    const rows = header.shape[0] ?? 1;
-    const cols = header.shape[1] ?? 1;
-    const values = data instanceof Float32Array || data instanceof Float64Array ? data : Float64Array.from(data as ArrayLike<number | bigint>, Number);
-    return { rows, cols, values, source: path };
+  if (ext === '.npy') return fromNpy(decodeNpy(readFileSync(path), path), path);
+  if (ext === '.npz') {
+    const arrays = readNpz(path, variable);
+    const name = variable ?? (arrays.size === 1 ? [...arrays.keys()][0] as string : undefined);
+    if (!name) throw new UserError(`${path}: name the array as ${path}:NAME (arrays: ${[...arrays.keys()].join(', ')})`);
+    return fromNpy(arrays.get(name)!, `${path}:${name}`);
   }
   if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return readDelimited(path, ext === '.csv' ? ',' : undefined);
-  throw new UserError(`${path}: unknown matrix format '${ext}' (use .mat, .npy, .csv, .tsv or .txt)`);
+  throw new UserError(`${path}: unknown matrix format '${ext}' (use .mat, .npy, .npz, .csv, .tsv or .txt)`);
+}
+
+function fromNpy({ header, data }: { header: NpyHeader; data: NpyData }, source: string): Matrix {
+  if (header.shape.length > 2) throw new UserError(`${source}: expected a 1-d or 2-d array, got shape (${header.shape})`);
+  const rows = header.shape[0] ?? 1;
+  const cols = header.shape[1] ?? 1;
+  const values = data instanceof Float32Array || data instanceof Float64Array ? data : Float64Array.from(data as ArrayLike<number | bigint>, Number);
+  return { rows, cols, values, source };
 }
 
 /** Numeric rows separated by `sep` (default: tabs or runs of spaces); a first line that is not numeric is a header. */

@@ -32,19 +32,20 @@ function parseAssignment(arg: string, what: string): [string, string] {
   return [arg.slice(0, eq), arg.slice(eq + 1)];
 }
 
-export function importArrays(options: ArraysOptions): DatasetSpec {
+export async function importArrays(options: ArraysOptions): Promise<DatasetSpec> {
   if (!options.modalities.length) throw new UserError('give at least one --modality NAME=FILE');
-  const labelMatrix = readMatrix(options.labels);
+  const labelMatrix = await readMatrix(options.labels);
   const names = options.labelNames ? parseLabelNames(options.labelNames) : undefined;
   const hot = toMultiHot(labelMatrix, labelMatrix.cols === 1 ? names?.length : undefined);
   if (names && names.length !== hot.classes) throw new UserError(`--label-names: ${names.length} names for ${hot.classes} labels in ${labelMatrix.source}`);
   const N = labelMatrix.rows;
-  const modalities = options.modalities.map((arg) => {
+  const modalities = [];
+  for (const arg of options.modalities) {
     const [name, ref] = parseAssignment(arg, '--modality');
-    const m = readMatrix(ref);
+    const m = await readMatrix(ref);
     if (m.rows !== N) throw new UserError(`${m.source}: ${m.rows} rows, but the labels (${labelMatrix.source}) have ${N}`);
-    return { name, dim: m.cols, data: Float32Array.from(m.values), source: m.source };
-  });
+    modalities.push({ name, dim: m.cols, data: Float32Array.from(m.values), source: m.source });
+  }
   const splits: Record<string, Int32Array> = {};
   for (const arg of options.splits ?? []) {
     const [name, value] = parseAssignment(arg, '--split');
@@ -54,7 +55,7 @@ export function importArrays(options: ArraysOptions): DatasetSpec {
       if (end > N || start >= end) throw new UserError(`--split ${arg}: range must lie within 0:${N}`);
       splits[name] = Int32Array.from({ length: end - start }, (_, i) => start + i);
     } else {
-      const m = readMatrix(value);
+      const m = await readMatrix(value);
       splits[name] = Int32Array.from(m.values, (v) => {
         if (!Number.isInteger(v) || v < 0 || v >= N) throw new UserError(`${m.source}: item index ${v} out of range [0, ${N})`);
         return v;

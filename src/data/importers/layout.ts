@@ -26,15 +26,16 @@ function labelFile(dir: string, split: string): { path: string; indices: boolean
   return undefined;
 }
 
-export function importLayout(dir: string, options: LayoutOptions = {}): DatasetSpec {
+export async function importLayout(dir: string, options: LayoutOptions = {}): Promise<DatasetSpec> {
   if (!existsSync(dir)) throw new UserError(`${dir}: no such directory`);
   const splitNames = ['train', 'val', 'test'].filter((s) => labelFile(dir, s));
   if (!splitNames.includes('train') && !splitNames.includes('test')) {
     throw new UserError(`${dir}: no {train,test}_lab.mat or {train,test}_img_lab.mat (files: ${readdirSync(dir).join(', ')})`);
   }
-  const parts = splitNames.map((split) => {
+  const parts: Array<{ split: string; labels: Matrix; labelIsIndex: boolean; features: Map<string, Matrix> }> = [];
+  for (const split of splitNames) {
     const lab = labelFile(dir, split)!;
-    const labels = readMatrix(`${lab.path}:${split}_${lab.path.endsWith('_img_lab.mat') ? 'img_lab' : lab.path.endsWith('_txt_lab.mat') ? 'txt_lab' : 'lab'}`);
+    const labels = await readMatrix(`${lab.path}:${split}_${lab.path.endsWith('_img_lab.mat') ? 'img_lab' : lab.path.endsWith('_txt_lab.mat') ? 'txt_lab' : 'lab'}`);
     const features = new Map<string, Matrix>();
     for (const m of modalityFiles) {
       const path = join(dir, `${split}_${m.stem}.mat`);
@@ -42,12 +43,12 @@ export function importLayout(dir: string, options: LayoutOptions = {}): DatasetS
         if (options.partial) continue;
         throw new UserError(`${path}: missing (use --partial to import ${split} items without their ${m.name})`);
       }
-      const matrix = readMatrix(`${path}:${split}_${m.stem}`);
+      const matrix = await readMatrix(`${path}:${split}_${m.stem}`);
       if (matrix.rows !== labels.rows) throw new UserError(`${matrix.source}: ${matrix.rows} rows, but ${labels.source} has ${labels.rows}`);
       features.set(m.name, matrix);
     }
-    return { split, labels, labelIsIndex: lab.indices, features };
-  });
+    parts.push({ split, labels, labelIsIndex: lab.indices, features });
+  }
   // One label convention for all splits: class indices share their base (0 or 1) and count.
   const indexParts = parts.filter((p) => p.labelIsIndex || p.labels.cols === 1);
   let base: number | undefined;

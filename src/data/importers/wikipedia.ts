@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
-import { matMatrix, readMat5 } from '../formats/mat5.js';
+import { matMatrix, readMat } from '../formats/mat5.js';
 import type { DatasetSpec } from '../writer.js';
 
 const defaultCategories = ['art', 'biology', 'geography', 'history', 'literature', 'media', 'music', 'royalty', 'sport', 'warfare'];
@@ -19,9 +19,9 @@ function readList(path: string): Array<{ textId: string; imageId: string; catego
   });
 }
 
-export function importWikipedia(dir: string): DatasetSpec {
+export async function importWikipedia(dir: string): Promise<DatasetSpec> {
   const matPath = join(dir, 'raw_features.mat');
-  const mat = readMat5(matPath);
+  const mat = await readMat(matPath);
   const catPath = join(dir, 'categories.list');
   const categories = existsSync(catPath) ? readFileSync(catPath, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean) : defaultCategories;
   const parts = [
