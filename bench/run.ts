@@ -1,10 +1,12 @@
 // `npm run bench [-- filter...]`: prints one JSON line per figure. Filters match figure groups by name.
 import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
+import { benchEval } from './eval.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   sgemm: benchSgemm,
   step: benchTrainingStep,
+  eval: benchEval,
 };
 
 const filters = process.argv.slice(2);

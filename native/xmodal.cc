@@ -3,8 +3,11 @@
 #include <napi.h>
 #include <cblas.h>
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <thread>
+#include <vector>
 
 extern "C" {
 char *openblas_get_corename(void);
@@ -84,6 +87,64 @@ Napi::Value Sgemm(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// sgemmAsync(...same arguments as sgemm...): a Promise; the product runs on a libuv worker thread, so the caller
+// can rank one block of scores while the next block is multiplied. The arrays are kept alive until it resolves.
+class SgemmWorker : public Napi::AsyncWorker {
+ public:
+  SgemmWorker(Napi::Env env, bool tA, bool tB, int M, int N, int K, float alpha, Napi::Float32Array A, int lda,
+              Napi::Float32Array B, int ldb, float beta, Napi::Float32Array C, int ldc)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), tA_(tA), tB_(tB), M_(M), N_(N), K_(K),
+        alpha_(alpha), beta_(beta), lda_(lda), ldb_(ldb), ldc_(ldc), a_(A.Data()), b_(B.Data()), c_(C.Data()) {
+    refA_ = Napi::Persistent(A);
+    refB_ = Napi::Persistent(B);
+    refC_ = Napi::Persistent(C);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    if (M_ == 0 || N_ == 0) return;
+    cblas_sgemm(CblasRowMajor, tA_ ? CblasTrans : CblasNoTrans, tB_ ? CblasTrans : CblasNoTrans, M_, N_, K_, alpha_, a_,
+                lda_ > 0 ? lda_ : 1, b_, ldb_ > 0 ? ldb_ : 1, beta_, c_, ldc_ > 0 ? ldc_ : 1);
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  bool tA_, tB_;
+  int M_, N_, K_;
+  float alpha_, beta_;
+  int lda_, ldb_, ldc_;
+  const float *a_, *b_;
+  float *c_;
+  Napi::Reference<Napi::Float32Array> refA_, refB_, refC_;
+};
+
+Napi::Value SgemmAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) return Fail(env, "sgemmAsync takes 13 arguments"), env.Undefined();
+  const bool tA = info[0].ToBoolean().Value();
+  const bool tB = info[1].ToBoolean().Value();
+  int64_t M, N, K, lda, ldb, ldc;
+  double alpha, beta;
+  Napi::Float32Array A, B, C;
+  if (!GetInt(info, 2, "M", &M) || !GetInt(info, 3, "N", &N) || !GetInt(info, 4, "K", &K) ||
+      !GetNum(info, 5, "alpha", &alpha) || !GetF32(info, 6, "A", &A) || !GetInt(info, 7, "lda", &lda) ||
+      !GetF32(info, 8, "B", &B) || !GetInt(info, 9, "ldb", &ldb) || !GetNum(info, 10, "beta", &beta) ||
+      !GetF32(info, 11, "C", &C) || !GetInt(info, 12, "ldc", &ldc)) {
+    return env.Undefined();
+  }
+  if (!CheckExtent(env, "A", tA, M, K, lda, A.ElementLength()) ||
+      !CheckExtent(env, "B", tB, K, N, ldb, B.ElementLength()) ||
+      !CheckExtent(env, "C", false, M, N, ldc, C.ElementLength())) {
+    return env.Undefined();
+  }
+  auto *worker = new SgemmWorker(env, tA, tB, (int)M, (int)N, (int)K, (float)alpha, A, (int)lda, B, (int)ldb,
+                                 (float)beta, C, (int)ldc);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 // adam(param, grad, m, v, lr, beta1, beta2, eps, step, weightDecay): in place, the bias-corrected update of
 // Kingma & Ba as PyTorch and tfjs compute it; weightDecay is added to the gradient (PyTorch Adam's L2 form).
 Napi::Value Adam(const Napi::CallbackInfo &info) {
@@ -123,6 +184,84 @@ Napi::Value Adam(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// Stable LSD radix sort (11 + 11 + 10 bits) of one row of scores into retrieval indices by descending score,
+// ties by ascending index, NaN last: the same order as src/eval/ranking.ts, which is the fallback.
+void RankRow(const float *scores, int32_t n, int32_t *order, uint32_t *keys, uint32_t *keysB, int32_t *orderB) {
+  const uint32_t *bits = reinterpret_cast<const uint32_t *>(scores);
+  uint32_t counts[3][2048] = {};
+  for (int32_t i = 0; i < n; ++i) {
+    const uint32_t b = bits[i];
+    const bool nan = (b & 0x7fffffffu) > 0x7f800000u;
+    const uint32_t ascending = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+    const uint32_t key = nan ? 0xffffffffu : ~ascending;
+    keys[i] = key;
+    order[i] = i;
+    ++counts[0][key & 2047u];
+    ++counts[1][(key >> 11) & 2047u];
+    ++counts[2][key >> 22];
+  }
+  uint32_t *kIn = keys, *kOut = keysB;
+  int32_t *oIn = order, *oOut = orderB;
+  for (int pass = 0; pass < 3; ++pass) {
+    const int shift = pass * 11;
+    const int bins = pass == 2 ? 1024 : 2048;
+    uint32_t sum = 0;
+    for (int b = 0; b < bins; ++b) {
+      const uint32_t c = counts[pass][b];
+      counts[pass][b] = sum;
+      sum += c;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      const uint32_t key = kIn[i];
+      const uint32_t pos = counts[pass][(key >> shift) & (uint32_t)(bins - 1)]++;
+      kOut[pos] = key;
+      oOut[pos] = oIn[i];
+    }
+    std::swap(kIn, kOut);
+    std::swap(oIn, oOut);
+  }
+  // After three passes the result sits in the scratch buffer.
+  if (oIn != order) std::copy(oIn, oIn + n, order);
+}
+
+// rankRows(scores, rows, n, order, threads): ranks each of `rows` rows of n scores into `order` (rows x n).
+Napi::Value RankRows(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) return Fail(env, "rankRows takes 5 arguments"), env.Undefined();
+  Napi::Float32Array S;
+  int64_t rows, n, threads;
+  if (!GetF32(info, 0, "scores", &S) || !GetInt(info, 1, "rows", &rows) || !GetInt(info, 2, "n", &n) ||
+      !GetInt(info, 4, "threads", &threads)) {
+    return env.Undefined();
+  }
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    return Fail(env, "order must be an Int32Array"), env.Undefined();
+  }
+  Napi::Int32Array O = info[3].As<Napi::Int32Array>();
+  if ((uint64_t)(rows * n) > S.ElementLength() || (uint64_t)(rows * n) > O.ElementLength()) {
+    return Fail(env, "rankRows: buffers too small for rows x n"), env.Undefined();
+  }
+  const float *scores = S.Data();
+  int32_t *order = O.Data();
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
+  auto work = [=](int64_t first, int64_t last) {
+    std::vector<uint32_t> keys(n), keysB(n);
+    std::vector<int32_t> orderB(n);
+    for (int64_t r = first; r < last; ++r) {
+      RankRow(scores + r * n, (int32_t)n, order + r * n, keys.data(), keysB.data(), orderB.data());
+    }
+  };
+  std::vector<std::thread> pool;
+  const int64_t per = (rows + workers - 1) / workers;
+  for (int64_t w = 1; w < workers; ++w) {
+    const int64_t first = w * per;
+    if (first < rows) pool.emplace_back(work, first, std::min(rows, first + per));
+  }
+  work(0, std::min(rows, per));
+  for (auto &t : pool) t.join();
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -144,6 +283,8 @@ Napi::Value SetThreads(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("adam", Napi::Function::New(env, Adam));
+  exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));
+  exports.Set("rankRows", Napi::Function::New(env, RankRows));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -10,11 +10,18 @@ export interface NativeKernels {
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
   ): void;
+  /** sgemm on a worker thread; the arrays must not be touched until the promise resolves. */
+  sgemmAsync(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): Promise<void>;
   /** In-place bias-corrected Adam step `step` (from 1); weightDecay is added to the gradient as L2. */
   adam(
     param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, step: number, weightDecay: number,
   ): void;
+  /** Ranks each of `rows` rows of n scores: indices by descending score, ties by index, NaN last. */
+  rankRows(scores: Float32Array, rows: number, n: number, order: Int32Array, threads: number): void;
   info(): { core: string; threads: number };
   setThreads(threads: number): void;
 }

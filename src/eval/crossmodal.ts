@@ -1,0 +1,44 @@
+// The papers' cross-modal protocol: every image queries all texts and every text all images of the same
+// (test) set, relevance by shared labels, mAP@all in both directions and their mean.
+import { UserError } from '../errors.js';
+import { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './metrics.js';
+import { groupRelevance, labelRelevance } from './relevance.js';
+import type { Matrix32 } from './similarity.js';
+
+export interface CrossModalInput {
+  /** Modality name -> embeddings of the same items, in item order. */
+  embeddings: Record<string, Matrix32>;
+  labels: Uint8Array;
+  labelNames: string[];
+  /** Items whose label row is all zero are never queries (their precision is undefined); they stay retrievable. */
+}
+
+export interface CrossModalResult {
+  directions: Record<string, RetrievalResult>;
+  /** Mean mAP over the directions. */
+  averageMAP: number;
+}
+
+export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[string, string]>, options: Partial<RetrievalOptions> = {}): Promise<CrossModalResult> {
+  const C = input.labelNames.length;
+  const directions: Record<string, RetrievalResult> = {};
+  for (const [from, to] of pairs) {
+    const q = input.embeddings[from];
+    const r = input.embeddings[to];
+    if (!q || !r) throw new UserError(`no embeddings for modality '${!q ? from : to}' (have: ${Object.keys(input.embeddings).join(', ')})`);
+    directions[`${from}->${to}`] = await evaluateRetrieval(q, r, labelRelevance(input.labels, input.labels, C), {
+      ...options,
+      perClass: { labels: input.labels, classes: C, names: input.labelNames },
+    });
+  }
+  const maps = Object.values(directions).map((d) => d.mAP);
+  return { directions, averageMAP: maps.reduce((a, b) => a + b, 0) / Math.max(maps.length, 1) };
+}
+
+/** Instance-level retrieval (an image and its own captions): Recall@K, median rank and rSum in both directions. */
+export async function evaluateInstances(a: Matrix32, aGroups: ArrayLike<number>, b: Matrix32, bGroups: ArrayLike<number>, options: Partial<RetrievalOptions> = {}) {
+  const ab = await evaluateRetrieval(a, b, groupRelevance(aGroups, bGroups), options);
+  const ba = await evaluateRetrieval(b, a, groupRelevance(bGroups, aGroups), options);
+  const rSum = 100 * [...Object.values(ab.recallAtK), ...Object.values(ba.recallAtK)].reduce((s, v) => s + v, 0);
+  return { forward: ab, backward: ba, rSum };
+}
