@@ -4,16 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! pkg-config --exists openblas 2>/dev/null; then
+# Debian packages xmodal uses when present: OpenBLAS for the native kernels, a font for the report plots' PNGs.
+missing=()
+pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev pkg-config)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
   if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
-    echo "xmodal setup: installing libopenblas-dev and pkg-config" >&2
+    echo "xmodal setup: installing ${missing[*]}" >&2
     $sudo apt-get update -qq || echo "xmodal setup: apt-get update failed; trying the install anyway" >&2
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev pkg-config >/dev/null \
-      || echo "xmodal setup: could not install OpenBLAS; continuing on plain wasm" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || echo "xmodal setup: could not install ${missing[*]}; continuing (plain wasm without OpenBLAS)" >&2
   else
-    echo "xmodal setup: no apt-get or root: native kernels will be skipped (plain wasm)" >&2
+    echo "xmodal setup: no apt-get or root to install ${missing[*]}; continuing (plain wasm without OpenBLAS)" >&2
   fi
 fi
 

@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
+import { registerEval } from './eval.js';
 
 const program = new Command();
 program
@@ -16,6 +17,7 @@ program
 
 registerDoctor(program);
 registerData(program);
+registerEval(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,10 @@
-// Writes a data set directory atomically: everything goes into a temporary sibling directory, which is renamed
-// into place only when complete, so an interrupted or failed import leaves nothing half-written.
+// Writes a data set directory, atomically (src/util/atomic-dir.ts): a failed import leaves nothing behind.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { writeDirectoryAtomicallySync } from '../util/atomic-dir.js';
 import { encodeNpy } from './formats/npy.js';
 import { DATASET_FORMAT, DATASET_VERSION, ManifestSchema, type Manifest } from './schema.js';
 
@@ -77,12 +77,7 @@ export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number
 
 export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptions = {}): Manifest {
   const N = checkSpec(spec, options);
-  const target = resolve(out);
-  if (existsSync(target) && !options.force) throw new UserError(`${out}: already exists (use --force to replace it)`);
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp);
-  try {
+  return writeDirectoryAtomicallySync(out, options.force ?? false, (tmp) => {
     const files: Manifest['files'] = {};
     const put = (name: string, bytes: Buffer | string) => {
       writeFileSync(join(tmp, name), bytes);
@@ -125,12 +120,8 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
       synthetic: spec.synthetic ?? null,
     });
     writeFileSync(join(tmp, 'dataset.json'), JSON.stringify(manifest, null, 2) + '\n');
-    replaceDirectory(tmp, target);
     return manifest;
-  } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }
 
 function zeroAbsentRows(data: Float32Array, dim: number, present: Uint8Array): Float32Array {
@@ -139,21 +130,4 @@ function zeroAbsentRows(data: Float32Array, dim: number, present: Uint8Array): F
     if (!p) out.fill(0, i * dim, (i + 1) * dim);
   });
   return out;
-}
-
-/** Moves `tmp` to `target`; an existing target is set aside first and removed only once the new one is in place. */
-function replaceDirectory(tmp: string, target: string): void {
-  if (!existsSync(target)) {
-    renameSync(tmp, target);
-    return;
-  }
-  const old = `${tmp}.old`;
-  renameSync(target, old);
-  try {
-    renameSync(tmp, target);
-  } catch (error) {
-    renameSync(old, target);
-    throw error;
-  }
-  rmSync(old, { recursive: true, force: true });
 }

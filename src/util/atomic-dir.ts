@@ -1,0 +1,55 @@
+// Directory outputs (data sets, reports, runs) are written into a temporary sibling and renamed into place
+// when complete, so a failure or interruption never leaves a half-written directory, and an existing one is
+// replaced (with `force`) only once its successor is complete.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+
+function begin(dir: string, force: boolean): { target: string; tmp: string } {
+  const target = resolve(dir);
+  if (existsSync(target) && !force) throw new UserError(`${dir}: already exists (use --force to replace it)`);
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
+  mkdirSync(tmp);
+  return { target, tmp };
+}
+
+function commit(tmp: string, target: string): void {
+  if (!existsSync(target)) {
+    renameSync(tmp, target);
+    return;
+  }
+  const old = `${tmp}.old`;
+  renameSync(target, old);
+  try {
+    renameSync(tmp, target);
+  } catch (error) {
+    renameSync(old, target);
+    throw error;
+  }
+  rmSync(old, { recursive: true, force: true });
+}
+
+export function writeDirectoryAtomicallySync<T>(dir: string, force: boolean, fill: (tmp: string) => T): T {
+  const { target, tmp } = begin(dir, force);
+  try {
+    const result = fill(tmp);
+    commit(tmp, target);
+    return result;
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export async function writeDirectoryAtomically<T>(dir: string, force: boolean, fill: (tmp: string) => Promise<T>): Promise<T> {
+  const { target, tmp } = begin(dir, force);
+  try {
+    const result = await fill(tmp);
+    commit(tmp, target);
+    return result;
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
