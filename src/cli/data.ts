@@ -10,6 +10,11 @@ import { labelMatrixFrom, mirflickrLabels } from '../data/resources.js';
 import { synthDefaults, synthesize } from '../data/synth.js';
 import { writeDataset, type DatasetSpec } from '../data/writer.js';
 import { UserError } from '../errors.js';
+import { readMatrix } from '../data/formats/matrix.js';
+import { labelEmbeddings, readWordVectors } from '../graph/label-embeddings.js';
+import { encodeNpy } from '../data/formats/npy.js';
+import { writeFileAtomically } from '../util/atomic-dir.js';
+import { basename } from 'node:path';
 import { collect, nonNegativeNumber, numberMap, positiveInt } from './options.js';
 
 interface WriteFlags {
@@ -17,6 +22,8 @@ interface WriteFlags {
   force?: boolean;
   allowNonfinite?: boolean;
   name?: string;
+  labelEmbeddings?: string;
+  labelEmbeddingsSource?: string;
 }
 
 function withWriteFlags(command: Command): Command {
@@ -24,11 +31,17 @@ function withWriteFlags(command: Command): Command {
     .requiredOption('--out <dir>', 'directory of the new data set')
     .option('--name <name>', 'data set name')
     .option('--force', 'replace an existing directory at --out')
-    .option('--allow-nonfinite', 'keep NaN and Inf feature values instead of refusing them');
+    .option('--allow-nonfinite', 'keep NaN and Inf feature values instead of refusing them')
+    .option('--label-embeddings <file[:var]>', 'C x d label-name vectors to ship with the data set (see xmodal label-embed)')
+    .option('--label-embeddings-source <text>', 'where the label vectors came from (default: the file name)');
 }
 
-function save(spec: DatasetSpec, flags: WriteFlags): void {
+async function save(spec: DatasetSpec, flags: WriteFlags): Promise<void> {
   if (flags.name) spec.name = flags.name;
+  if (flags.labelEmbeddings) {
+    const m = await readMatrix(flags.labelEmbeddings);
+    spec.labelEmbeddings = { data: Float32Array.from(m.values), dim: m.cols, source: flags.labelEmbeddingsSource ?? basename(m.source) };
+  }
   const manifest = writeDataset(flags.out, spec, { force: flags.force ?? false, allowNonfinite: flags.allowNonfinite ?? false });
   const splits = Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.count}`).join(', ');
   const modalities = manifest.modalities.map((m) => `${m.name} ${m.dim}-d`).join(', ');
@@ -66,7 +79,7 @@ export function registerData(program: Command): void {
 
   withWriteFlags(imp.command('jsonl <file>').description('one JSON object per item: numeric arrays as modalities, "labels", "split", "id", "meta"'))
     .option('--label-names <file|list>', 'label names, one per line or comma-separated (default: the names found, sorted)')
-    .action((file: string, flags: WriteFlags & { labelNames?: string }) =>
+    .action(async (file: string, flags: WriteFlags & { labelNames?: string }) =>
       save(importJsonl(file, flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}), flags));
 
   withWriteFlags(program.command('synth').description('generate a labelled K-modal data set for tests and demos (labels drawn from a real label matrix)'))
@@ -79,7 +92,7 @@ export function registerData(program: Command): void {
     .option('--label-names <file|list>', 'names of the labels in --labels-from')
     .action(async (flags: WriteFlags & { items: string; modalities: string; noise: string; missing: string; seed: string; labelsFrom?: string; labelNames?: string }) => {
       const labelSource = flags.labelsFrom ? await labelMatrixFrom(flags.labelsFrom, flags.labelNames ? parseLabelNames(flags.labelNames) : undefined) : await mirflickrLabels();
-      save(synthesize({
+      await save(synthesize({
         ...synthDefaults,
         items: positiveInt('--items', flags.items),
         modalities: numberMap('--modalities', flags.modalities),
@@ -89,6 +102,17 @@ export function registerData(program: Command): void {
         labelSource,
         name: 'synthetic',
       }), flags);
+    });
+
+  program.command('label-embed').description('label-name vectors from a word-vector table (multi-word names averaged): a C x d .npy')
+    .requiredOption('--labels <file|list>', 'label names, one per line or comma-separated')
+    .requiredOption('--vectors <file>', 'GloVe/word2vec text table, wink-embeddings JSON, or {dim, labels, vectors} JSON')
+    .requiredOption('--out <file.npy>', 'output matrix')
+    .action((flags: { labels: string; vectors: string; out: string }) => {
+      const names = parseLabelNames(flags.labels);
+      const table = readWordVectors(flags.vectors);
+      writeFileAtomically(flags.out, encodeNpy(labelEmbeddings(names, table), [names.length, table.dim]));
+      console.log(`wrote ${flags.out}: ${names.length} x ${table.dim}`);
     });
 
   program.command('validate <dir>').description('check a data set: checksums, shapes, finite values, labels, splits')

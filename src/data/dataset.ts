@@ -64,6 +64,7 @@ export class Dataset {
       if (modality.featurizer) files.push(modality.featurizer.vocabulary);
     }
     if (m.metadata) files.push(m.metadata.file);
+    if (m.labelEmbeddings) files.push(m.labelEmbeddings.file);
     return files;
   }
 
@@ -112,6 +113,18 @@ export class Dataset {
   /** Multi-hot labels of `indices` (rows x C). */
   labels(indices: ArrayLike<number>): Uint8Array {
     return Uint8Array.from(this.matrix(this.manifest.labels.file).read(indices) as ArrayLike<number>);
+  }
+
+  /** C x dim label-name vectors, when the data set has them. */
+  labelEmbeddings(): { data: Float32Array; dim: number; source: string } | undefined {
+    const entry = this.manifest.labelEmbeddings;
+    if (!entry) return undefined;
+    const npy = new NpyRows(join(this.dir, entry.file));
+    const data = npy.readAll();
+    if (!(data instanceof Float32Array) || npy.rows !== this.labelNames.length || npy.cols !== entry.dim) {
+      throw new UserError(`${join(this.dir, entry.file)}: expected ${this.labelNames.length} x ${entry.dim} float32`);
+    }
+    return { data, dim: entry.dim, source: entry.source };
   }
 
   all(): Int32Array {

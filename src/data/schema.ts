@@ -31,6 +31,8 @@ export const ManifestSchema = z.object({
   labels: z.object({ names: z.array(z.string().min(1)).min(1), file: fileName }),
   /** Named index lists (int32 .npy): train, val, test, or query / retrieval. */
   splits: z.record(identifier, SplitSchema),
+  /** C x d float32 label-name vectors (for label graph networks), with where they came from. */
+  labelEmbeddings: z.object({ file: fileName, dim: z.number().int().positive(), source: z.string() }).nullable().default(null),
   /** One JSON object per item and line, with an optional "id". */
   metadata: z.object({ file: fileName }).nullable(),
   files: z.record(fileName, z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),

@@ -28,6 +28,8 @@ export interface DatasetSpec {
   labels: { names: string[]; data: Uint8Array; source?: string };
   splits: Record<string, Int32Array>;
   metadata?: Record<string, unknown>[];
+  /** C x dim label-name vectors. */
+  labelEmbeddings?: { data: Float32Array; dim: number; source: string };
   provenance: { source: string; importer: string; notes?: string };
   synthetic?: Record<string, unknown>;
 }
@@ -72,6 +74,8 @@ export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number
     for (const i of indices) if (i < 0 || i >= N) throw new UserError(`split '${split}': item ${i} out of range [0, ${N})`);
   }
   if (spec.metadata && spec.metadata.length !== N) throw new UserError(`metadata: ${spec.metadata.length} entries, expected ${N}`);
+  const e = spec.labelEmbeddings;
+  if (e && e.data.length !== C * e.dim) throw new UserError(`${e.source}: ${e.data.length / e.dim} label vectors for ${C} labels`);
   return N;
 }
 
@@ -104,6 +108,7 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
       put(`split-${name}.npy`, encodeNpy(Int32Array.from(indices), [indices.length]));
       splits[name] = { file: `split-${name}.npy`, count: indices.length };
     }
+    if (spec.labelEmbeddings) put('label-embeddings.npy', encodeNpy(spec.labelEmbeddings.data, [spec.labels.names.length, spec.labelEmbeddings.dim]));
     if (spec.metadata) put('metadata.jsonl', spec.metadata.map((m) => JSON.stringify(m)).join('\n') + '\n');
     const manifest = ManifestSchema.parse({
       format: DATASET_FORMAT,
@@ -114,6 +119,7 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
       modalities,
       labels: { names: spec.labels.names, file: 'labels.npy' },
       splits,
+      labelEmbeddings: spec.labelEmbeddings ? { file: 'label-embeddings.npy', dim: spec.labelEmbeddings.dim, source: spec.labelEmbeddings.source } : null,
       metadata: spec.metadata ? { file: 'metadata.jsonl' } : null,
       files,
       provenance: { ...spec.provenance, notes: spec.provenance.notes ?? '', created: new Date().toISOString(), xmodalVersion: VERSION },
