@@ -2,11 +2,13 @@
 import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval } from './eval.js';
+import { benchSteps } from './methods.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   sgemm: benchSgemm,
   step: benchTrainingStep,
   eval: benchEval,
+  'method-steps': benchSteps,
 };
 
 const filters = process.argv.slice(2);

@@ -173,14 +173,24 @@ Napi::Value Adam(const Napi::CallbackInfo &info) {
   const float *g = G.Data();
   float *m = Mv.Data();
   float *v = Vv.Data();
-  for (size_t i = 0; i < n; ++i) {
-    const float gi = g[i] + fwd * p[i];
-    const float mi = fb1 * m[i] + omb1 * gi;
-    const float vi = fb2 * v[i] + omb2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= flr * (mi / c1) / (std::sqrt(vi / c2) + fe);
-  }
+  auto update = [=](size_t first, size_t last) {
+    for (size_t i = first; i < last; ++i) {
+      const float gi = g[i] + fwd * p[i];
+      const float mi = fb1 * m[i] + omb1 * gi;
+      const float vi = fb2 * v[i] + omb2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= flr * (mi / c1) / (std::sqrt(vi / c2) + fe);
+    }
+  };
+  // Adam is memory-bound: large tensors are split across the cores (elements are independent).
+  const size_t cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  const size_t workers = n >= (size_t(1) << 18) ? cores : 1;
+  const size_t per = (n + workers - 1) / workers;
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(update, std::min(n, w * per), std::min(n, (w + 1) * per));
+  update(0, std::min(n, per));
+  for (auto &th : pool) th.join();
   return env.Undefined();
 }
 

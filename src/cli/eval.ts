@@ -10,6 +10,9 @@ import { evaluateRetrieval } from '../eval/metrics.js';
 import { groupRelevance, labelRelevance } from '../eval/relevance.js';
 import { comparisonTable, markdownTable, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
 import type { Matrix32 } from '../eval/similarity.js';
+import { evaluateCrossModal } from '../eval/crossmodal.js';
+import { loadRun } from '../train/load-run.js';
+import { embedSplit, loadSplit } from '../train/split-data.js';
 
 const intList = z.string().transform((s, ctx) => {
   const values = s.split(',').map((x) => Number(x.trim()));
@@ -47,6 +50,8 @@ const EvalOptions = z.object({
   force: z.boolean().default(false),
   title: z.string().optional(),
   compare: z.array(z.string()).optional(),
+  split: z.string().default('test'),
+  data: z.string().optional(),
 });
 type EvalOptions = z.infer<typeof EvalOptions>;
 
@@ -77,7 +82,27 @@ function loadReport(path: string): { name: string; report: SerializedReport } {
   }
 }
 
-async function run(o: EvalOptions): Promise<void> {
+/** A trained run: embed a split of its data set with the selected model and evaluate both directions. */
+async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
+  const loaded = await loadRun(dir, o.data);
+  const { dataset, method } = loaded;
+  const split = loadSplit(dataset, dataset.split(o.split), method.modalities);
+  const [a, b] = method.modalities as [string, string];
+  const result = await evaluateCrossModal({ embeddings: embedSplit(method, split), labels: split.labels, labelNames: dataset.labelNames }, [[a, b], [b, a]], {
+    distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator,
+  });
+  const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}`;
+  const report = serializeReport({ title, directions: result.directions, averageMAP: result.averageMAP }, o.metric);
+  if (o.report) {
+    const files = await writeReport(o.report, report, o.metric, o.force);
+    console.error(`wrote ${o.report}: ${files.join(', ')}`);
+  }
+  console.log(o.json ? JSON.stringify(report, null, 2) : `${title}\n\n${markdownTable(report, o.metric)}`);
+  loaded.method.dispose();
+}
+
+async function run(o: EvalOptions, runDir: string | undefined): Promise<void> {
+  if (runDir) return evaluateRun(runDir, o);
   if (o.compare) {
     console.log(comparisonTable(o.compare.map(loadReport)));
     return;
@@ -133,7 +158,10 @@ async function run(o: EvalOptions): Promise<void> {
 
 export function registerEval(program: Command): void {
   program.command('eval')
-    .description('score embeddings with the papers\' mAP@all and more (query -> retrieval), or compare saved results')
+    .argument('[run]', 'a trained run directory: evaluate its selected model on --split of its data set')
+    .description('score a trained run or raw embeddings with the papers\' mAP@all and more, or compare saved results')
+    .option('--split <name>', 'with a run: the split to evaluate', 'test')
+    .option('--data <dir>', 'with a run: another data set with the same modalities and labels')
     .option('--query <file[:var]>', 'query embeddings (.npy, .npz, .mat, .csv), one row per query')
     .option('--retrieval <file[:var]>', 'retrieval-set embeddings, one row per item')
     .option('--query-labels <file[:var]>', 'query labels: multi-hot N x C, or one column of class indices')
@@ -152,5 +180,5 @@ export function registerEval(program: Command): void {
     .option('--force', 'replace an existing --report directory')
     .option('--title <text>', 'report title')
     .option('--compare <results...>', 'side-by-side table of saved results (result.json files or report directories)')
-    .action(async (raw: Record<string, unknown>) => run(parseOptions(raw)));
+    .action(async (runDir: string | undefined, raw: Record<string, unknown>) => run(parseOptions(raw), runDir));
 }

@@ -7,6 +7,8 @@ import { VERSION } from '../version.js';
 import { registerData } from './data.js';
 import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
+import { registerTrain } from './train.js';
+import { registerEmbed } from './embed.js';
 
 const program = new Command();
 program
@@ -18,6 +20,8 @@ program
 registerDoctor(program);
 registerData(program);
 registerEval(program);
+registerTrain(program);
+registerEmbed(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -99,6 +99,25 @@ export class Adam {
     }
   }
 
+  /** Step count and both moments of every variable, in variable order (views: copy what you keep). */
+  getState(): { step: number; m: Float32Array[]; v: Float32Array[] } {
+    const read = (x: Float32Array | tf.Variable) => (x instanceof Float32Array ? x : (x.dataSync() as Float32Array));
+    return { step: this.step, m: this.slots.map((s) => read(s.m)), v: this.slots.map((s) => read(s.v)) };
+  }
+
+  setState(state: { step: number; m: Float32Array[]; v: Float32Array[] }): void {
+    if (state.m.length !== this.slots.length || state.v.length !== this.slots.length) throw new Error('optimizer state does not match the model');
+    this.step = state.step;
+    this.slots.forEach((slot, i) => {
+      for (const [key, values] of [['m', state.m[i]!], ['v', state.v[i]!]] as const) {
+        if (values.length !== slot.variable.size) throw new Error(`optimizer state of ${slot.variable.name} has the wrong size`);
+        const target = slot[key];
+        if (target instanceof Float32Array) target.set(values);
+        else target.assign(tf.tensor(values, slot.variable.shape));
+      }
+    });
+  }
+
   dispose(): void {
     for (const slot of this.slots) {
       if (!(slot.m instanceof Float32Array)) tf.dispose([slot.m, slot.v as tf.Variable]);

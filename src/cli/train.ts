@@ -1,0 +1,75 @@
+// xmodal train, and the commands that use a trained run: eval RUN, embed.
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { train } from '../train/trainer.js';
+import { collect, nonNegativeNumber, positiveInt } from './options.js';
+import { trainReporter } from './progress.js';
+
+/** "--option key=value": numbers and booleans are parsed, lists are comma-separated strings. */
+export function parseMethodOptions(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UserError(`--option '${pair}': expected KEY=VALUE`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw.includes(',') ? raw.split(',') : raw;
+  }
+  return out;
+}
+
+interface TrainFlags {
+  method: string;
+  data?: string;
+  out: string;
+  preset?: string;
+  option?: string[];
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  seed: string;
+  selectOn: string;
+  valFraction: string;
+  trackTest?: boolean;
+  resume?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program.command('train')
+    .description('train a method on a data set into a run directory (config, metrics, checkpoints, best model, test result)')
+    .requiredOption('--method <name>', 'dagnn, pgnn-con or ignn-con (see docs/methods.md)')
+    .option('--data <dir>', 'xmodal data set directory (not needed with --resume)')
+    .requiredOption('--out <dir>', 'run directory')
+    .option('--preset <name>', 'published hyper-parameters: mirflickr, nus-wide, mscoco, wikipedia')
+    .option('--option <key=value>', 'a method option over the preset (repeat), e.g. --option tau=0.2', collect)
+    .option('--epochs <n>', 'epochs (default: the preset\'s)')
+    .option('--batch-size <n>', 'batch size (default: the preset\'s)')
+    .option('--lr <x>', 'Adam learning rate (default: the preset\'s)')
+    .option('--seed <n>', 'random seed', '0')
+    .option('--select-on <split>', 'val (default) or test (the papers\' protocol, labelled as such)', 'val')
+    .option('--val-fraction <f>', 'share of train carved out for validation when the data set has no val split', '0.1')
+    .option('--track-test', 'also record test mAP every epoch (not used for selection)')
+    .option('--resume', 'continue an interrupted run exactly where its last checkpoint left it')
+    .option('--force', 'replace an existing run directory')
+    .option('--json', 'NDJSON events on stdout instead of progress')
+    .action(async (f: TrainFlags) => {
+      if (!f.resume && !f.data) throw new UserError('--data is required (except with --resume)');
+      if (f.selectOn !== 'val' && f.selectOn !== 'test') throw new UserError(`--select-on: '${f.selectOn}' is not val or test`);
+      await train({
+        method: f.method,
+        ...(f.preset ? { preset: f.preset } : {}),
+        options: parseMethodOptions(f.option ?? []),
+        data: f.data ?? '',
+        out: f.out,
+        ...(f.epochs ? { epochs: positiveInt('--epochs', f.epochs) } : {}),
+        ...(f.batchSize ? { batchSize: positiveInt('--batch-size', f.batchSize) } : {}),
+        ...(f.lr ? { lr: nonNegativeNumber('--lr', f.lr) } : {}),
+        seed: Number(f.seed),
+        selectOn: f.selectOn,
+        valFraction: nonNegativeNumber('--val-fraction', f.valFraction),
+        trackTest: f.trackTest ?? false,
+      }, { onEvent: trainReporter(f.json ?? false), resume: f.resume ?? false, force: f.force ?? false });
+    });
+}

@@ -1,0 +1,270 @@
+// DAGNN (AAAI 2021) and its TPAMI 2023 extension, P-GNN-CON and I-GNN-CON (methods.md sections 3 and 4).
+//
+//   u = F_a(x_a), v = F_b(x_b)                         encoders: [BN] Linear(d -> 1024) + ReLU
+//   Z = W_agg [H^1 | ... | H^L],  H^l = LeakyReLU(A~ H^{l-1} W^l)   classifiers from the label graph
+//   y_a = cos(u, Z), y_b = cos(v, Z)                   label scores
+//   G_ab(u) ~ x_b, G_ba(v) ~ x_a; D_a, D_b through gradient reversal     dual GAN
+//   AAAI:  L = L_cls + 0.2 L_sim + 0.2 L_adv           (L_sim: DSCMR's label-similarity loss)
+//   TPAMI: L = alpha L_cls + L_con + beta L_adv        (L_con: soft multi-label contrastive loss)
+//
+// P-GNN's adjacency A~ = D A^T D from training-label co-occurrence is fixed; I-GNN learns it from the label
+// vectors: A = lambda A0 + (1 - lambda) S, S = mean over k heads of cos(w_p * u_i, w_p * u_j), thresholded.
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { gradReverse } from '../engine/ops.js';
+import { cooccurrence, embeddingAdjacency, genA, genAdj } from '../graph/label-graph.js';
+import { applyLinear, BatchNorm, linear, Params, type Linear } from './layers.js';
+import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
+import type { Batch, LossTerms, Method, MethodContext, MethodFactory, TrainingDefaults } from './method.js';
+import { register } from './registry.js';
+
+export const DagnnOptionsSchema = z.object({
+  /** aaai: no batch norm, linear discriminators, DSCMR loss. tpami: batch norm, ReLU discriminators, contrastive loss. */
+  variant: z.enum(['aaai', 'tpami']),
+  /** pgnn: co-occurrence graph; ignn: learned graph; none: free classifiers (ablation without the label graph). */
+  graph: z.enum(['pgnn', 'ignn', 'none']),
+  commonDim: z.number().int().positive(),
+  layers: z.number().int().min(1),
+  threshold: z.number().min(0).max(1),
+  heads: z.number().int().min(1),
+  lambda: z.number().min(0).max(1),
+  /** Width of learned label inputs when the data set has no label vectors (P-GNN only). */
+  labelInputDim: z.number().int().positive(),
+  alpha: z.number().nonnegative(),
+  beta: z.number().nonnegative(),
+  /** Weight of the AAAI label-similarity term. */
+  simWeight: z.number().nonnegative(),
+  tau: z.number().positive(),
+  gamma: z.number().nonnegative(),
+  lseFactor: z.number().positive(),
+  labelSimilarity: z.enum(['binary', 'jaccard']),
+  /** Which two of the data set's modalities, in order (the first plays "image"); default its first two. */
+  modalities: z.array(z.string()).length(2).optional(),
+}).strict();
+
+export type DagnnOptions = z.infer<typeof DagnnOptionsSchema>;
+
+function parse(raw: Record<string, unknown>): DagnnOptions {
+  const parsed = DagnnOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`method option ${issue?.path.join('.') || (issue as { keys?: string[] })?.keys?.join(', ') || ''}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+interface Encoder { bn: BatchNorm | undefined; fc: Linear }
+interface Generator { bn: BatchNorm | undefined; fc1: Linear; fc2: Linear; act: 'relu' | 'leaky' }
+interface Discriminator { bn: BatchNorm | undefined; fc1: Linear; fc2: Linear; fc3: Linear }
+
+class Dagnn implements Method {
+  readonly modalities: string[];
+  readonly embeddingDim: number;
+  private readonly p: Params;
+  private readonly enc: [Encoder, Encoder];
+  private readonly gen: [Generator, Generator];
+  private readonly disc: [Discriminator, Discriminator];
+  private readonly gcn: tf.Variable[] = [];
+  private readonly aggregate: Linear | undefined;
+  private readonly freeClassifiers: tf.Variable | undefined;
+  private readonly labelInputs: tf.Variable | undefined;
+  private readonly fixedAdjacency: tf.Variable | undefined;
+  private readonly a0: tf.Variable | undefined;
+  private readonly headWeights: tf.Variable[] = [];
+  private readonly graphArtifacts: Record<string, unknown> = {};
+
+  constructor(readonly name: string, ctx: MethodContext, private readonly o: DagnnOptions) {
+    const available = Object.keys(ctx.dims);
+    this.modalities = o.modalities ?? available.slice(0, 2);
+    if (this.modalities.length !== 2) throw new UserError(`${name} needs two modalities; the data set has ${available.join(', ') || 'none'}`);
+    for (const m of this.modalities) if (!(m in ctx.dims)) throw new UserError(`${name}: no modality '${m}' in the data set (modalities: ${available.join(', ')})`);
+    const [da, db] = this.modalities.map((m) => ctx.dims[m] as number) as [number, number];
+    const d = o.commonDim;
+    const bn = o.variant === 'tpami';
+    this.embeddingDim = d;
+    this.p = new Params(ctx.seed);
+    const p = this.p;
+    const C = ctx.labelNames.length;
+    const encoder = (prefix: string, dim: number): Encoder => ({ bn: bn ? new BatchNorm(p, `${prefix}.bn`, dim) : undefined, fc: linear(p, `${prefix}.denseL1`, dim, d) });
+    this.enc = [encoder('img_net', da), encoder('text_net', db)];
+    // G_ab maps the first modality's common feature to the second modality's space (TextDec), G_ba the reverse (ImgDec).
+    this.gen = [
+      { bn: bn ? new BatchNorm(p, 'img2text_net.bn', d) : undefined, fc1: linear(p, 'img2text_net.denseL1', d, 512), fc2: linear(p, 'img2text_net.denseL2', 512, db), act: 'leaky' },
+      { bn: bn ? new BatchNorm(p, 'text2img_net.bn', d) : undefined, fc1: linear(p, 'text2img_net.denseL1', d, 2048), fc2: linear(p, 'text2img_net.denseL2', 2048, da), act: 'relu' },
+    ];
+    const discriminator = (prefix: string, dim: number): Discriminator => {
+      const h1 = Math.max(1, Math.floor(dim / 4));
+      const h2 = Math.max(1, Math.floor(dim / 16));
+      return { bn: bn ? new BatchNorm(p, `${prefix}.bn`, dim) : undefined, fc1: linear(p, `${prefix}.denseL1`, dim, h1), fc2: linear(p, `${prefix}.denseL2`, h1, h2), fc3: linear(p, `${prefix}.denseL3`, h2, 2) };
+    };
+    this.disc = [discriminator('img_md_net', da), discriminator('text_md_net', db)];
+
+    if (o.graph === 'none') {
+      const bound = 1 / Math.sqrt(d);
+      this.freeClassifiers = p.uniform('classifiers', [C, d], -bound, bound);
+      this.graphArtifacts.graph = 'none: classifiers are free parameters';
+      return;
+    }
+    const emb = ctx.labelEmbeddings;
+    if (o.graph === 'ignn' && !emb) {
+      throw new UserError(`${name} learns its label graph from label-name vectors, and the data set has none (add them with --label-embeddings at import; see xmodal label-embed)`);
+    }
+    const inDim = emb ? emb.dim : o.labelInputDim;
+    if (emb) this.labelInputs = p.variable('inp', emb.data, [C, emb.dim], o.graph === 'ignn');
+    else this.labelInputs = p.uniform('inp', [C, inDim], 0, 1); // torch.rand, learnable, as the official P-GNN without embeddings
+    for (let l = 0; l < o.layers; l++) {
+      const bound = 1 / Math.sqrt(d); // the official GCN initialises from its output width
+      this.gcn.push(p.uniform(`lrn_${l}.weight`, [l === 0 ? inDim : d, d], -bound, bound));
+    }
+    this.aggregate = linear(p, 'hypo', o.layers * d, d);
+    this.graphArtifacts.labelEmbeddings = emb ? { source: emb.source, dim: emb.dim } : { source: `random U(0,1), ${inDim}-d, learned` };
+    if (o.graph === 'pgnn') {
+      const co = cooccurrence(ctx.trainLabels, C);
+      const A = genA(co, o.threshold);
+      const adj = genAdj(A, C);
+      this.fixedAdjacency = p.constant('adj', Float32Array.from(adj), [C, C]);
+      Object.assign(this.graphArtifacts, { graph: 'pgnn: label co-occurrence in the training split', cooccurrence: Array.from(co.adj), nums: Array.from(co.nums), A: Array.from(A), adjacency: Array.from(adj) });
+    } else {
+      const A0 = embeddingAdjacency(emb!.data, C, o.threshold);
+      this.a0 = p.constant('A0', Float32Array.from(A0), [C, C]);
+      for (let k = 0; k < o.heads; k++) this.headWeights.push(p.uniform(`W_${k}`, [inDim], 0.3, 0.6));
+      Object.assign(this.graphArtifacts, { graph: 'ignn: label-vector similarity A0 plus a learned part', A0: Array.from(A0) });
+    }
+    if (emb) this.graphArtifacts.labelVectors = Array.from(emb.data);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.p.trainableVariables();
+  }
+
+  state(): Map<string, tf.Variable> {
+    return this.p.all;
+  }
+
+  afterStep(): void {
+    this.p.commit();
+  }
+
+  artifacts(): Record<string, unknown> {
+    return this.graphArtifacts;
+  }
+
+  dispose(): void {
+    this.p.dispose();
+  }
+
+  private encode(i: 0 | 1, x: tf.Tensor, training: boolean): tf.Tensor {
+    const e = this.enc[i];
+    return tf.relu(applyLinear(e.fc, e.bn ? e.bn.apply(x, training) : x));
+  }
+
+  private generate(i: 0 | 1, h: tf.Tensor): tf.Tensor {
+    const g = this.gen[i];
+    const act = (t: tf.Tensor) => (g.act === 'relu' ? tf.relu(t) : tf.leakyRelu(t, 0.2));
+    const x = g.bn ? g.bn.apply(h, true) : h;
+    return act(applyLinear(g.fc2, act(applyLinear(g.fc1, x))));
+  }
+
+  private discriminate(i: 0 | 1, x: tf.Tensor): tf.Tensor {
+    const dsc = this.disc[i];
+    const reversed = gradReverse(x, 1);
+    const input = dsc.bn ? dsc.bn.apply(reversed, true) : reversed;
+    // AAAI-era discriminators have no activations; the TPAMI ones put ReLU after the first two layers.
+    const act = (t: tf.Tensor) => (this.o.variant === 'tpami' ? tf.relu(t) : t);
+    return applyLinear(dsc.fc3, act(applyLinear(dsc.fc2, act(applyLinear(dsc.fc1, input)))));
+  }
+
+  /** The adjacency the graph network uses: fixed (P-GNN) or re-learned at every forward pass (I-GNN). */
+  private adjacency(): tf.Tensor {
+    if (this.fixedAdjacency) return this.fixedAdjacency;
+    const inp = this.labelInputs as tf.Variable;
+    const heads = this.headWeights.map((w) => {
+      const weighted = tf.div(tf.mul(inp, w), tf.maximum(tf.norm(tf.mul(inp, w), 'euclidean', 1, true), 1e-12));
+      return tf.matMul(weighted, weighted, false, true);
+    });
+    const S = tf.div(tf.addN(heads), this.headWeights.length);
+    // Entries below the threshold are cut (zero value and gradient); the mask itself is not differentiated.
+    const t = this.o.threshold;
+    const mask = tf.tensor(Float32Array.from(S.dataSync(), (v) => (v < t ? 0 : 1)), S.shape);
+    const A = tf.add(tf.mul(this.a0 as tf.Variable, this.o.lambda), tf.mul(tf.mul(S, mask), 1 - this.o.lambda));
+    const dInvSqrt = tf.pow(tf.sum(A, 1), -0.5);
+    return tf.mul(tf.mul(tf.reshape(dInvSqrt, [-1, 1]), tf.transpose(A)), tf.reshape(dInvSqrt, [1, -1]));
+  }
+
+  /** The C inter-dependent classifiers (C x commonDim). */
+  classifiers(): tf.Tensor {
+    if (this.freeClassifiers) return this.freeClassifiers;
+    const adj = this.adjacency();
+    let h: tf.Tensor = this.labelInputs as tf.Variable;
+    const hops: tf.Tensor[] = [];
+    for (const w of this.gcn) {
+      h = tf.leakyRelu(tf.matMul(adj, tf.matMul(h, w)), 0.2);
+      hops.push(h);
+    }
+    return applyLinear(this.aggregate as Linear, tf.concat(hops, 1));
+  }
+
+  losses(batch: Batch): LossTerms {
+    const [ma, mb] = this.modalities as [string, string];
+    const xa = batch.x[ma] as tf.Tensor;
+    const xb = batch.x[mb] as tf.Tensor;
+    const u = this.encode(0, xa, true);
+    const v = this.encode(1, xb, true);
+    const Z = this.classifiers();
+    const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), batch.labels);
+    const fakeB = this.generate(0, u);
+    const fakeA = this.generate(1, v);
+    // D_a: real first-modality features are class 1, generated ones class 0; D_b: generated class 1, real class 0.
+    const adv = tf.addN([
+      modalityCrossEntropy(this.discriminate(0, xa), 1),
+      modalityCrossEntropy(this.discriminate(0, fakeA), 0),
+      modalityCrossEntropy(this.discriminate(1, fakeB), 1),
+      modalityCrossEntropy(this.discriminate(1, xb), 0),
+    ]) as tf.Scalar;
+    if (this.o.variant === 'aaai') {
+      const sim = labelSimilarityLoss(u, v, batch.labels);
+      const total = tf.addN([cls, tf.mul(sim, this.o.simWeight), tf.mul(adv, this.o.beta)]) as tf.Scalar;
+      return { total, terms: { cls, sim, adv } };
+    }
+    const con = softContrastiveLoss(u, v, batch.labels, { tau: this.o.tau, gamma: this.o.gamma, lseFactor: this.o.lseFactor, labelSimilarity: this.o.labelSimilarity });
+    const total = tf.addN([tf.mul(cls, this.o.alpha), con, tf.mul(adv, this.o.beta)]) as tf.Scalar;
+    return { total, terms: { cls, con, adv } };
+  }
+
+  embed(modality: string, x: tf.Tensor): tf.Tensor {
+    const i = this.modalities.indexOf(modality);
+    if (i < 0) throw new UserError(`${this.name} embeds ${this.modalities.join(' and ')}, not '${modality}'`);
+    return tf.tidy(() => this.encode(i as 0 | 1, x, false));
+  }
+}
+
+const baseOptions: DagnnOptions = {
+  variant: 'tpami', graph: 'ignn', commonDim: 1024, layers: 5, threshold: 0.4, heads: 8, lambda: 0.5, labelInputDim: 300,
+  alpha: 0.5, beta: 2, simWeight: 0.2, tau: 0.22, gamma: 0.14, lseFactor: 1.06, labelSimilarity: 'binary',
+};
+const officialTraining: TrainingDefaults = { epochs: 40, batchSize: 100, lr: 5e-5, beta1: 0.5, beta2: 0.999, weightDecay: 0 };
+
+// TPAMI main.py per data set (methods.md 4.4); the Wikipedia preset is ours, tuned on a validation split.
+const tpamiPresets = {
+  mirflickr: { options: { alpha: 0.5, beta: 2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 100, epochs: 40 }, note: 'official TPAMI settings for MIRFlickr-25K' },
+  'nus-wide': { options: { alpha: 0.8, beta: 0.2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 2048, epochs: 40 }, note: 'official TPAMI settings for NUS-WIDE-TC21' },
+  mscoco: { options: { alpha: 2.8, beta: 0.2, tau: 0.2, gamma: 0.14, layers: 5 }, training: { batchSize: 512, epochs: 40 }, note: 'official TPAMI settings for MS-COCO' },
+  wikipedia: { options: { alpha: 0.5, beta: 2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 100, epochs: 200 }, note: 'xmodal: MIRFlickr settings, 200 epochs; tuned on a validation split carved from Wikipedia train' },
+};
+
+function family(name: string, description: string, defaults: DagnnOptions, presets: MethodFactory<DagnnOptions>['presets']): MethodFactory<DagnnOptions> {
+  return { name, description, defaults, training: officialTraining, presets, parseOptions: parse, create: (ctx, options) => new Dagnn(name, ctx, options) };
+}
+
+register(family('dagnn', 'DAGNN (AAAI 2021): P-GNN label graph, cosine classifiers, DSCMR label-similarity loss, dual GAN',
+  { ...baseOptions, variant: 'aaai', graph: 'pgnn', alpha: 1, beta: 0.2 }, {
+    mirflickr: { options: { layers: 5 }, training: { batchSize: 100, epochs: 40 }, note: 'AAAI-era settings for MIRFlickr-25K' },
+    'nus-wide': { options: { layers: 4 }, training: { batchSize: 1024, epochs: 40 }, note: 'AAAI-era settings for NUS-WIDE' },
+    mscoco: { options: { layers: 4 }, training: { batchSize: 1024, epochs: 40 }, note: 'AAAI-era settings for MS-COCO' },
+    wikipedia: { options: { layers: 5 }, training: { batchSize: 100, epochs: 200 }, note: 'xmodal: AAAI settings, 200 epochs' },
+  }));
+register(family('pgnn-con', 'P-GNN-CON (TPAMI 2023): co-occurrence label graph, soft multi-label contrastive loss, batch norm, dual GAN',
+  { ...baseOptions, graph: 'pgnn' }, tpamiPresets));
+register(family('ignn-con', 'I-GNN-CON (TPAMI 2023): learned label graph from label vectors, soft multi-label contrastive loss, batch norm, dual GAN',
+  { ...baseOptions, graph: 'ignn' }, tpamiPresets));

@@ -1,0 +1,100 @@
+// Building blocks with PyTorch's initialisation and semantics, so models match the official code.
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from '../engine/random.js';
+
+/** Owns a model's variables: seeded initialisation in creation order, names for checkpoints. */
+export class Params {
+  private readonly rng: () => number;
+  readonly all = new Map<string, tf.Variable>();
+  private readonly trainable: tf.Variable[] = [];
+  private readonly pending: Array<() => void> = [];
+  private readonly scope = `m${Math.floor(Math.random() * 1e9)}`;
+
+  constructor(seed: number) {
+    this.rng = createRng(seed);
+  }
+
+  /** A variable from explicit values; tfjs needs globally unique variable names, so they are scoped. */
+  variable(name: string, values: Float32Array, shape: number[], trainable = true): tf.Variable {
+    if (this.all.has(name)) throw new Error(`parameter ${name} defined twice`);
+    const v = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${this.scope}/${name}`);
+    this.all.set(name, v);
+    if (trainable) this.trainable.push(v);
+    return v;
+  }
+
+  uniform(name: string, shape: number[], lo: number, hi: number, trainable = true): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = lo + (hi - lo) * this.rng();
+    return this.variable(name, values, shape, trainable);
+  }
+
+  constant(name: string, values: Float32Array, shape: number[]): tf.Variable {
+    return this.variable(name, values, shape, false);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.trainable;
+  }
+
+  /** Queues a buffer update computed during the forward pass; kept out of the tape's disposal. */
+  defer(update: () => void): void {
+    this.pending.push(update);
+  }
+
+  commit(): void {
+    for (const update of this.pending.splice(0)) update();
+  }
+
+  dispose(): void {
+    tf.dispose([...this.all.values()]);
+  }
+}
+
+export interface Linear {
+  w: tf.Variable;
+  b: tf.Variable | undefined;
+}
+
+/** nn.Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in)); stored as in x out for x @ W. */
+export function linear(p: Params, name: string, inDim: number, outDim: number, bias = true): Linear {
+  const bound = 1 / Math.sqrt(inDim);
+  return { w: p.uniform(`${name}.weight`, [inDim, outDim], -bound, bound), b: bias ? p.uniform(`${name}.bias`, [outDim], -bound, bound) : undefined };
+}
+
+export function applyLinear(l: Linear, x: tf.Tensor): tf.Tensor {
+  const y = tf.matMul(x, l.w);
+  return l.b ? tf.add(y, l.b) : y;
+}
+
+/** nn.BatchNorm1d (eps 1e-5, momentum 0.1, affine): batch statistics in training, running ones in evaluation. */
+export class BatchNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  constructor(private readonly p: Params, name: string, dim: number, private readonly eps = 1e-5, private readonly momentum = 0.1) {
+    this.gamma = p.variable(`${name}.weight`, new Float32Array(dim).fill(1), [dim]);
+    this.beta = p.variable(`${name}.bias`, new Float32Array(dim), [dim]);
+    this.runningMean = p.constant(`${name}.running_mean`, new Float32Array(dim), [dim]);
+    this.runningVar = p.constant(`${name}.running_var`, new Float32Array(dim).fill(1), [dim]);
+  }
+
+  apply(x: tf.Tensor, training: boolean): tf.Tensor {
+    if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
+    const { mean, variance } = tf.moments(x, 0);
+    const n = x.shape[0];
+    // Running statistics use the unbiased variance, as PyTorch does; applied after the optimiser step.
+    const m = this.momentum;
+    const newMean = tf.keep(tf.tidy(() => tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m))));
+    const newVar = tf.keep(tf.tidy(() => tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1)))));
+    this.p.defer(() => {
+      this.runningMean.assign(newMean);
+      this.runningVar.assign(newVar);
+      tf.dispose([newMean, newVar]);
+    });
+    return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.eps);
+  }
+}

@@ -1,0 +1,75 @@
+// What a method gives the trainer (PyTorch Lightning style): its parameters, its forward pass as loss terms,
+// and per-modality encoders. The trainer owns loops, optimiser, checkpoints, logging and evaluation.
+import type * as tf from '@tensorflow/tfjs';
+
+export interface Batch {
+  /** Modality name -> batch x dim features. */
+  x: Record<string, tf.Tensor>;
+  /** batch x C multi-hot labels (float32). */
+  labels: tf.Tensor;
+  size: number;
+}
+
+export interface StepContext {
+  /** Fraction of training done, 0..1 (for schedules such as ACMR's adversarial weight). */
+  progress: number;
+}
+
+export interface LossTerms {
+  total: tf.Scalar;
+  /** Named, unweighted terms for logging. */
+  terms: Record<string, tf.Scalar>;
+}
+
+export interface Method {
+  readonly name: string;
+  /** The modalities the model embeds, in order. */
+  readonly modalities: string[];
+  readonly embeddingDim: number;
+  trainableVariables(): tf.Variable[];
+  /** Every tensor that defines the model (weights and buffers such as batch-norm running statistics). */
+  state(): Map<string, tf.Variable>;
+  /** Training-mode forward pass: the loss to minimise and its terms. Runs inside the optimiser's tape. */
+  losses(batch: Batch, ctx: StepContext): LossTerms;
+  /** After each optimiser step: apply buffered updates (batch-norm running statistics). */
+  afterStep(): void;
+  /** Evaluation-mode embedding of one modality into the common space. */
+  embed(modality: string, x: tf.Tensor): tf.Tensor;
+  /** Method-specific things a run keeps (label graph, label vectors), JSON-serialisable. */
+  artifacts(): Record<string, unknown>;
+  dispose(): void;
+}
+
+export interface MethodContext {
+  /** Modality name -> input dimension, in the data set's order. */
+  dims: Record<string, number>;
+  labelNames: string[];
+  /** Training labels (N x C multi-hot), for label statistics such as co-occurrence. */
+  trainLabels: Uint8Array;
+  /** C x dim label-name vectors, when available. */
+  labelEmbeddings?: { data: Float32Array; dim: number; source: string };
+  seed: number;
+}
+
+/** Training settings a method's preset carries; the trainer and CLI may override them. */
+export interface TrainingDefaults {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  weightDecay: number;
+}
+
+export interface MethodFactory<O extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  description: string;
+  /** Default options; presets override them. */
+  defaults: O;
+  training: TrainingDefaults;
+  /** Named presets (published hyper-parameters per data set): model options and training settings. */
+  presets: Record<string, { options?: Partial<O>; training?: Partial<TrainingDefaults>; note: string }>;
+  /** Validates user options (a UserError names the bad field). */
+  parseOptions(raw: Record<string, unknown>): O;
+  create(ctx: MethodContext, options: O): Method;
+}

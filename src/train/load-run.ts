@@ -1,0 +1,43 @@
+// A trained run, loaded back: its configuration, data set and the selected model with per-modality encoders.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Dataset } from '../data/dataset.js';
+import { initEngine } from '../engine/engine.js';
+import { UserError } from '../errors.js';
+import '../methods/index.js';
+import type { Method } from '../methods/method.js';
+import { create, resolve } from '../methods/registry.js';
+import { loadModelState, runPaths } from './run-dir.js';
+import type { RecordedConfig } from './trainer.js';
+
+export interface LoadedRun {
+  dir: string;
+  config: RecordedConfig;
+  dataset: Dataset;
+  method: Method;
+  bestEpoch: number;
+}
+
+/** `dataDir` overrides the recorded data set (same modalities, dimensions and labels are required). */
+export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun> {
+  const paths = runPaths(dir);
+  if (!existsSync(paths.config)) throw new UserError(`${dir}: not an xmodal run (no config.json)`);
+  if (!existsSync(join(paths.best, 'model.json'))) throw new UserError(`${dir}: the run has no selected model yet (no best/; did training finish an epoch?)`);
+  const config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
+  const dataset = Dataset.open(dataDir ?? config.dataset.path);
+  await initEngine();
+  const training = config.resolved.training as unknown as Parameters<typeof resolve>[3];
+  const resolved = resolve(config.method, config.preset, config.resolved.options, training);
+  const trainLabels = dataset.labels(dataset.split('train'));
+  const labelEmbeddings = dataset.labelEmbeddings();
+  const method = create(resolved, {
+    dims: Object.fromEntries(dataset.manifest.modalities.map((m) => [m.name, m.dim])),
+    labelNames: dataset.labelNames,
+    trainLabels,
+    ...(labelEmbeddings ? { labelEmbeddings } : {}),
+    seed: config.seed,
+  });
+  loadModelState(method, paths.best);
+  const meta = JSON.parse(readFileSync(join(paths.best, 'meta.json'), 'utf8')) as { epoch: number };
+  return { dir, config, dataset, method, bestEpoch: meta.epoch };
+}

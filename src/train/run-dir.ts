@@ -1,0 +1,103 @@
+// A run directory: config.json, artifacts.json (label graph, label vectors), metrics.jsonl (one line per epoch),
+// checkpoint/ (resume state, replaced atomically every epoch), best/ (the selected model), result.json/.md.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors.js';
+import type { Adam } from '../engine/adam.js';
+import type { Method } from '../methods/method.js';
+import { writeDirectoryAtomicallySync, writeFileAtomically } from '../util/atomic-dir.js';
+import { readTensors, writeTensors, type NamedArray } from './tensor-file.js';
+
+export interface EpochRecord {
+  epoch: number;
+  seconds: number;
+  losses: Record<string, number>;
+  /** Validation (or, under selectOn=test, test) mAP per direction and their mean. */
+  selection: { split: string; mAP: Record<string, number>; average: number };
+  /** Test mAP when tracked; never used for selection under selectOn=val. */
+  test?: { mAP: Record<string, number>; average: number };
+}
+
+export interface CheckpointMeta {
+  epoch: number;
+  bestEpoch: number;
+  bestScore: number;
+  step: number;
+}
+
+export const runPaths = (dir: string) => ({
+  config: join(dir, 'config.json'),
+  artifacts: join(dir, 'artifacts.json'),
+  metrics: join(dir, 'metrics.jsonl'),
+  checkpoint: join(dir, 'checkpoint'),
+  best: join(dir, 'best'),
+  result: join(dir, 'result.json'),
+  resultMd: join(dir, 'result.md'),
+});
+
+function modelArrays(method: Method): NamedArray[] {
+  return [...method.state()].map(([name, v]) => ({ name, shape: v.shape, data: v.dataSync() as Float32Array }));
+}
+
+export function loadModelState(method: Method, dir: string, base = 'model'): void {
+  const saved = readTensors(dir, base);
+  for (const [name, v] of method.state()) {
+    const t = saved.get(name);
+    if (!t) throw new UserError(`${join(dir, `${base}.json`)}: no tensor ${name} (the run was made by another model)`);
+    if (t.data.length !== v.size) throw new UserError(`${join(dir, `${base}.json`)}: tensor ${name} has ${t.data.length} values, the model needs ${v.size}`);
+    v.assign(tf.tensor(t.data, v.shape));
+  }
+}
+
+export function saveBest(dir: string, method: Method, meta: { epoch: number; score: number }): void {
+  writeDirectoryAtomicallySync(runPaths(dir).best, true, (tmp) => {
+    writeTensors(tmp, 'model', modelArrays(method));
+    writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta) + '\n');
+  });
+}
+
+export function saveCheckpoint(dir: string, method: Method, optimizer: Adam, meta: CheckpointMeta): void {
+  writeDirectoryAtomicallySync(runPaths(dir).checkpoint, true, (tmp) => {
+    writeTensors(tmp, 'model', modelArrays(method));
+    const state = optimizer.getState();
+    const vars = optimizer.variables;
+    writeTensors(tmp, 'optimizer', vars.flatMap((v, i) => [
+      { name: `m/${i}`, shape: v.shape, data: state.m[i] as Float32Array },
+      { name: `v/${i}`, shape: v.shape, data: state.v[i] as Float32Array },
+    ]));
+    writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ ...meta, step: state.step }) + '\n');
+  });
+}
+
+export function loadCheckpoint(dir: string, method: Method, optimizer: Adam): CheckpointMeta {
+  const paths = runPaths(dir);
+  if (!existsSync(join(paths.checkpoint, 'meta.json'))) throw new UserError(`${dir}: no checkpoint to resume from`);
+  const meta = JSON.parse(readFileSync(join(paths.checkpoint, 'meta.json'), 'utf8')) as CheckpointMeta;
+  loadModelState(method, paths.checkpoint);
+  const saved = readTensors(paths.checkpoint, 'optimizer');
+  const n = optimizer.variables.length;
+  const get = (name: string) => {
+    const t = saved.get(name);
+    if (!t) throw new UserError(`${paths.checkpoint}: optimizer state ${name} missing`);
+    return t.data;
+  };
+  optimizer.setState({ step: meta.step, m: Array.from({ length: n }, (_, i) => get(`m/${i}`)), v: Array.from({ length: n }, (_, i) => get(`v/${i}`)) });
+  return meta;
+}
+
+/** Appends one epoch; on resume, lines past the checkpoint are dropped first so the log matches the state. */
+export function appendEpoch(dir: string, record: EpochRecord): void {
+  appendFileSync(runPaths(dir).metrics, JSON.stringify(record) + '\n');
+}
+
+export function readEpochs(dir: string): EpochRecord[] {
+  const path = runPaths(dir).metrics;
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochRecord);
+}
+
+export function truncateEpochs(dir: string, upTo: number): void {
+  const kept = readEpochs(dir).filter((r) => r.epoch <= upTo);
+  writeFileAtomically(runPaths(dir).metrics, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+}

@@ -1,0 +1,219 @@
+// The training loop (nanoGPT style: short and plain). The method supplies parameters and loss terms; this
+// file owns data, batching, the optimiser, seeds, per-epoch evaluation, model selection, checkpoints, logs.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { Dataset } from '../data/dataset.js';
+import { Adam } from '../engine/adam.js';
+import { initEngine, tf } from '../engine/engine.js';
+import { createRng, permutation } from '../engine/random.js';
+import { UserError } from '../errors.js';
+import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
+import { markdownTable, serializeReport } from '../eval/report.js';
+import '../methods/index.js';
+import type { Method } from '../methods/method.js';
+import { create, resolve } from '../methods/registry.js';
+import { writeFileAtomically } from '../util/atomic-dir.js';
+import { VERSION } from '../version.js';
+import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
+import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
+import { embedSplit, loadSplit, makeBatch, type SplitData } from './split-data.js';
+import { carveValidation } from './splits.js';
+
+export type TrainEvent =
+  | { type: 'start'; config: RecordedConfig; trainItems: number; selectionItems: number; startEpoch: number }
+  | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number }
+  | { type: 'epoch'; epochs: number; record: EpochRecord; best: boolean }
+  | { type: 'done'; result: TrainResult };
+
+export interface RecordedConfig extends TrainConfig {
+  resolved: { options: Record<string, unknown>; training: Record<string, number>; preset: string | null };
+  selection: string;
+  dataset: { path: string; name: string; sha256: string; items: number };
+  versions: { xmodal: string; node: string; tfjs: string };
+  valItems: number[] | null;
+}
+
+export interface TrainResult {
+  dir: string;
+  bestEpoch: number;
+  bestScore: number;
+  selection: string;
+  test: CrossModalResult | undefined;
+}
+
+export interface TrainOptions {
+  onEvent?: (event: TrainEvent) => void;
+  resume?: boolean;
+  force?: boolean;
+  /** Stop after this epoch as if interrupted (tests of --resume). */
+  stopAfterEpoch?: number;
+}
+
+const stepSeed = (seed: number, epoch: number) => (seed * 7919 + epoch * 104729) >>> 0;
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function evaluateSplit(method: Method, split: SplitData, labelNames: string[]): Promise<CrossModalResult> {
+  const [a, b] = method.modalities as [string, string];
+  return evaluateCrossModal({ embeddings: embedSplit(method, split), labels: split.labels, labelNames }, [[a, b], [b, a]], { ks: [], recallKs: [], curvePoints: 2 });
+}
+
+const maps = (r: CrossModalResult) => Object.fromEntries(Object.entries(r.directions).map(([k, v]) => [k, v.mAP]));
+
+function prepareRunDir(dir: string, options: TrainOptions): void {
+  if (options.resume) {
+    if (!existsSync(runPaths(dir).config)) throw new UserError(`${dir}: no run to resume (no config.json)`);
+    return;
+  }
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    if (!options.force) throw new UserError(`${dir}: already exists (use --resume to continue it or --force to replace it)`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+}
+
+export async function train(input: TrainConfigInput, options: TrainOptions = {}): Promise<TrainResult> {
+  const emit = options.onEvent ?? (() => {});
+  const out = resolvePath(input.out);
+  prepareRunDir(out, options);
+  const paths = runPaths(out);
+  let config: RecordedConfig;
+  const ds = Dataset.open(options.resume ? (JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig).dataset.path : input.data);
+  if (options.resume) {
+    config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
+    if (sha256(`${ds.dir}/dataset.json`) !== config.dataset.sha256) throw new UserError(`${ds.dir}: the data set changed since the run started (dataset.json hash differs)`);
+  } else {
+    const parsed = TrainConfigSchema.safeParse(input);
+    if (!parsed.success) throw new UserError(`training option ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    const c = parsed.data;
+    const r = resolve(c.method, c.preset, c.options, { epochs: c.epochs, batchSize: c.batchSize, lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay } as never);
+    config = {
+      ...c,
+      out,
+      resolved: { options: r.options, training: { ...r.training }, preset: r.preset ?? null },
+      selection: c.selectOn === 'test'
+        ? 'best epoch on the test split (the papers\' protocol; optimistic, not a held-out estimate)'
+        : ds.splitNames.includes('val') ? 'best epoch on the data set\'s val split' : `best epoch on a validation split carved from train (${Math.round(c.valFraction * 100)}%, stratified, seed ${c.seed})`,
+      dataset: { path: resolvePath(ds.dir), name: ds.name, sha256: sha256(`${ds.dir}/dataset.json`), items: ds.size },
+      versions: { xmodal: VERSION, node: process.version, tfjs: tf.version.tfjs },
+      valItems: null,
+    };
+  }
+  const training = config.resolved.training as unknown as { epochs: number; batchSize: number; lr: number; beta1: number; beta2: number; weightDecay: number };
+  const resolved = resolve(config.method, config.preset, config.resolved.options, training);
+
+  // Splits: train, selection (val or test), test.
+  let trainItems = ds.split('train');
+  let selectionItems: Int32Array;
+  if (config.selectOn === 'test') selectionItems = ds.split('test');
+  else if (ds.splitNames.includes('val')) selectionItems = ds.split('val');
+  else {
+    const carved = carveValidation(trainItems, ds.labels(ds.all()), ds.labelNames.length, config.valFraction, config.seed);
+    trainItems = carved.train;
+    selectionItems = carved.val;
+  }
+  config.valItems = config.selectOn === 'val' ? Array.from(selectionItems) : null;
+  if (!options.resume) writeFileAtomically(paths.config, JSON.stringify(config, null, 2) + '\n');
+
+  await initEngine();
+  const labelEmbeddings = ds.labelEmbeddings();
+  // Label statistics (co-occurrence) come from every training item, whatever modalities it has.
+  const method = create(resolved, {
+    dims: Object.fromEntries(ds.manifest.modalities.map((m) => [m.name, m.dim])),
+    labelNames: ds.labelNames,
+    trainLabels: ds.labels(trainItems),
+    ...(labelEmbeddings ? { labelEmbeddings } : {}),
+    seed: config.seed,
+  });
+  const modalities = method.modalities;
+  const trainData = loadSplit(ds, trainItems, modalities);
+  const selectionData = loadSplit(ds, selectionItems, modalities);
+  const testData = ds.splitNames.includes('test') ? loadSplit(ds, ds.split('test'), modalities) : undefined;
+  if (trainData.items.length === 0) throw new UserError(`${ds.dir}: no training item has both ${modalities.join(' and ')}`);
+  if (!options.resume) writeFileAtomically(paths.artifacts, JSON.stringify(method.artifacts()) + '\n');
+  const optimizer = new Adam(method.trainableVariables(), { lr: training.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8, weightDecay: training.weightDecay });
+
+  let startEpoch = 1;
+  let bestEpoch = 0;
+  let bestScore = -Infinity;
+  if (options.resume) {
+    const meta = loadCheckpoint(out, method, optimizer);
+    startEpoch = meta.epoch + 1;
+    bestEpoch = meta.bestEpoch;
+    bestScore = meta.bestScore;
+    truncateEpochs(out, meta.epoch);
+  }
+  emit({ type: 'start', config, trainItems: trainData.items.length, selectionItems: selectionData.items.length, startEpoch });
+
+  const n = trainData.items.length;
+  const steps = Math.ceil(n / training.batchSize);
+  let lastCheckpoint = performance.now();
+  for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
+    const started = performance.now();
+    const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
+    const sums: Record<string, number> = {};
+    for (let s = 0; s < steps; s++) {
+      const batch = makeBatch(trainData, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
+      let terms: Record<string, tf.Scalar> = {};
+      const loss = optimizer.minimize(() => {
+        const result = method.losses(batch, { progress: (epoch - 1 + s / steps) / training.epochs });
+        terms = Object.fromEntries(Object.entries(result.terms).map(([k, v]) => [k, tf.keep(v)]));
+        return result.total;
+      });
+      method.afterStep();
+      for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + (v.dataSync()[0] as number);
+      sums.total = (sums.total ?? 0) + loss;
+      tf.dispose([...Object.values(terms), ...Object.values(batch.x), batch.labels]);
+      if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
+      emit({ type: 'step', epoch, epochs: training.epochs, step: s + 1, steps, loss });
+    }
+    const selection = await evaluateSplit(method, selectionData, ds.labelNames);
+    const record: EpochRecord = {
+      epoch,
+      seconds: (performance.now() - started) / 1000,
+      losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])),
+      selection: { split: config.selectOn === 'test' ? 'test' : 'val', mAP: maps(selection), average: selection.averageMAP },
+    };
+    if (config.trackTest && testData && config.selectOn !== 'test') {
+      const test = await evaluateSplit(method, testData, ds.labelNames);
+      record.test = { mAP: maps(test), average: test.averageMAP };
+    }
+    const improved = selection.averageMAP > bestScore;
+    if (improved) {
+      bestScore = selection.averageMAP;
+      bestEpoch = epoch;
+      saveBest(out, method, { epoch, score: bestScore });
+    }
+    appendEpoch(out, record);
+    // A checkpoint holds the model and both Adam moments; writing one every epoch would cost more than the epoch.
+    if (epoch === training.epochs || options.stopAfterEpoch === epoch || performance.now() - lastCheckpoint >= config.checkpointSeconds * 1000) {
+      saveCheckpoint(out, method, optimizer, { epoch, bestEpoch, bestScore, step: optimizer.iterations });
+      lastCheckpoint = performance.now();
+    }
+    emit({ type: 'epoch', epochs: training.epochs, record, best: improved });
+    if (options.stopAfterEpoch === epoch) {
+      method.dispose();
+      optimizer.dispose();
+      return { dir: out, bestEpoch, bestScore, selection: config.selection, test: undefined };
+    }
+  }
+
+  // The selected model, evaluated once on test with the papers' protocol and every other metric.
+  loadModelState(method, paths.best);
+  let test: CrossModalResult | undefined;
+  if (testData) {
+    const [a, b] = method.modalities as [string, string];
+    test = await evaluateCrossModal({ embeddings: embedSplit(method, testData), labels: testData.labels, labelNames: ds.labelNames }, [[a, b], [b, a]]);
+    const report = serializeReport({ title: `${config.method} on ${ds.name}: test split, model selected by ${config.selection}`, directions: test.directions, averageMAP: test.averageMAP });
+    writeFileAtomically(paths.result, JSON.stringify({ ...report, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
+    writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\n${markdownTable(report)}\n`);
+  }
+  method.dispose();
+  optimizer.dispose();
+  const result = { dir: out, bestEpoch, bestScore, selection: config.selection, test };
+  emit({ type: 'done', result });
+  return result;
+}

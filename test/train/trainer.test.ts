@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { UserError } from '../../src/errors.js';
+import { readEpochs } from '../../src/train/run-dir.js';
+import { train } from '../../src/train/trainer.js';
+import { tempDir } from '../helpers/tmp.js';
+import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';
+
+const dir = tempDir();
+const data = tinyDataset(dir);
+
+for (const method of ['dagnn', 'pgnn-con', 'ignn-con']) {
+  test(`${method} overfits a tiny data set (mAP on its training items)`, async () => {
+    const result = await train({
+      method, options: tinyOptions, data, out: join(dir, `overfit-${method}`), epochs: 40, batchSize: 20, lr: 2e-3, beta1: 0.5, selectOn: 'test', seed: 1,
+    });
+    assert.ok(result.test, 'a test result');
+    for (const [direction, r] of Object.entries(result.test.directions)) assert.ok(r.mAP > 0.9, `${method} ${direction} mAP ${r.mAP}`);
+    assert.match(result.selection, /papers' protocol/);
+    const runDir = join(dir, `overfit-${method}`);
+    for (const f of ['config.json', 'artifacts.json', 'metrics.jsonl', 'best/model.json', 'best/model.bin', 'checkpoint/meta.json', 'result.json', 'result.md']) assert.ok(existsSync(join(runDir, f)), f);
+    const epochs = readEpochs(runDir);
+    assert.equal(epochs.length, 40);
+    assert.ok(epochs[39]!.losses.total! < epochs[0]!.losses.total!, 'the loss went down');
+  });
+}
+
+test('the run records the label graph it used', () => {
+  const artifacts = JSON.parse(readFileSync(join(dir, 'overfit-pgnn-con', 'artifacts.json'), 'utf8'));
+  assert.equal(artifacts.cooccurrence.length, 25);
+  assert.equal(artifacts.adjacency.length, 25);
+  assert.equal(artifacts.labelEmbeddings.source, 'random test vectors');
+  const ignn = JSON.parse(readFileSync(join(dir, 'overfit-ignn-con', 'artifacts.json'), 'utf8'));
+  assert.equal(ignn.A0.length, 25);
+});
+
+test('--resume continues an interrupted run to exactly the same model', async () => {
+  const common = { method: 'ignn-con', options: tinyOptions, data, epochs: 4, batchSize: 16, lr: 1e-3, seed: 3, valFraction: 0.25 };
+  const straight = join(dir, 'straight');
+  await train({ ...common, out: straight });
+  const interrupted = join(dir, 'interrupted');
+  await train({ ...common, out: interrupted }, { stopAfterEpoch: 2 });
+  assert.equal(readEpochs(interrupted).length, 2);
+  await train({ ...common, out: interrupted }, { resume: true });
+  assert.deepEqual(readFileSync(join(interrupted, 'checkpoint/model.bin')), readFileSync(join(straight, 'checkpoint/model.bin')));
+  assert.deepEqual(readFileSync(join(interrupted, 'best/model.bin')), readFileSync(join(straight, 'best/model.bin')));
+  assert.deepEqual(readEpochs(interrupted).map((e) => e.losses), readEpochs(straight).map((e) => e.losses));
+});
+
+test('bad configurations give user errors', async () => {
+  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con\)/.test(e.message));
+  await assert.rejects(train({ method: 'pgnn-con', options: { tau: -1 }, data, out: join(dir, 'bad2') }), /method option tau/);
+  await assert.rejects(train({ method: 'pgnn-con', preset: 'imagenet', data, out: join(dir, 'bad3') }), /unknown preset 'imagenet'/);
+  await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'overfit-dagnn') }), /already exists \(use --resume/);
+  await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'nothing-here') }, { resume: true }), /no run to resume/);
+});
