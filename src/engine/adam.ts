@@ -3,6 +3,7 @@
 // without it, the same formula runs as tfjs ops.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { isShared } from './identity-kernel.js';
 import { heapView } from './matmul-kernel.js';
 import type { NativeKernels } from './native.js';
 import { nativeKernels } from './engine.js';
@@ -36,10 +37,6 @@ export class Adam {
     this.slots = variables.map((variable) => {
       if (variable.dtype !== 'float32') throw new TypeError(`Adam: variable ${variable.name} is not float32`);
       if (this.native) {
-        // The in-place update must own its buffer: a variable shares memory with the tensor it was made from.
-        const own = tf.tidy(() => tf.add(variable, tf.scalar(0)));
-        variable.assign(own);
-        own.dispose();
         return { variable, m: new Float32Array(variable.size), v: new Float32Array(variable.size) };
       }
       return {
@@ -67,6 +64,12 @@ export class Adam {
       const grad = grads[slot.variable.name];
       if (!grad) continue; // a variable the loss does not reach keeps its value and moments
       if (this.native && backend) {
+        if (isShared(backend, slot.variable)) {
+          // Another tensor shares this memory (a clone, a saved tensor): give the variable its own first.
+          const own = tf.tidy(() => tf.add(slot.variable, tf.scalar(0)));
+          slot.variable.assign(own);
+          own.dispose();
+        }
         this.native.adam(heapView(backend, slot.variable), heapView(backend, grad), slot.m as Float32Array,
           slot.v as Float32Array, lr, beta1, beta2, eps, this.step, weightDecay);
       } else {

@@ -2,6 +2,7 @@
 // addon is available. Every entry point (CLI, trainer, tests, benchmarks) calls initEngine() first.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { installSharedIdentity } from './identity-kernel.js';
 import { installNativeMatMul } from './matmul-kernel.js';
 import { loadNative, type NativeKernels, type NativeStatus } from './native.js';
 
@@ -23,6 +24,7 @@ async function start(quiet: boolean): Promise<EngineInfo> {
   const { kernels, status } = loadNative();
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialise');
   await tf.ready();
+  installSharedIdentity();
   if (kernels) installNativeMatMul(kernels);
   else if (!quiet && !warned) {
     warned = true;

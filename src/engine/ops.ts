@@ -47,3 +47,35 @@ export function gatherRows(table: tf.Tensor2D, indices: ArrayLike<number>): tf.T
     return tf.matMul(tf.tensor2d(picks, [indices.length, rows]), table);
   });
 }
+
+/**
+ * log(sum(exp(x))) along `axis` with its gradient taken as softmax(x) directly: tfjs's own logSumExp also
+ * differentiates through its max-subtraction, which costs Equal and Tile kernels for nothing (that part of
+ * the gradient is zero).
+ */
+export function logSumExp(x: tf.Tensor, axis: number, keepDims = false): tf.Tensor {
+  const op = tf.customGrad((...args) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as unknown as tf.GradSaveFunc;
+    const kept = tf.tidy(() => {
+      const m = tf.max(input, axis, true);
+      return tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(input, m)), axis, true)));
+    });
+    // Tensors the gradient needs must be saved through customGrad, or the tape disposes them.
+    save([input, kept]);
+    return {
+      value: keepDims ? kept : tf.squeeze(kept, [axis]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedInput, savedValue] = saved as [tf.Tensor, tf.Tensor];
+        const dyKeep = keepDims ? dy : tf.expandDims(dy, axis);
+        return tf.mul(dyKeep, tf.exp(tf.sub(savedInput, savedValue)));
+      },
+    };
+  });
+  return op(x) as tf.Tensor;
+}
+
+/** Row norms as sqrt(sum(x^2)): tf.norm goes through Pow and Abs, whose gradients cost far more. */
+export function rowNorms(x: tf.Tensor, keepDims = true): tf.Tensor {
+  return tf.sqrt(tf.sum(tf.square(x), 1, keepDims));
+}

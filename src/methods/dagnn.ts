@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { gradReverse } from '../engine/ops.js';
+import { gradReverse, rowNorms } from '../engine/ops.js';
 import { cooccurrence, embeddingAdjacency, genA, genAdj } from '../graph/label-graph.js';
 import { applyLinear, BatchNorm, linear, Params, type Linear } from './layers.js';
 import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
@@ -180,7 +180,8 @@ class Dagnn implements Method {
     if (this.fixedAdjacency) return this.fixedAdjacency;
     const inp = this.labelInputs as tf.Variable;
     const heads = this.headWeights.map((w) => {
-      const weighted = tf.div(tf.mul(inp, w), tf.maximum(tf.norm(tf.mul(inp, w), 'euclidean', 1, true), 1e-12));
+      const scaled = tf.mul(inp, w);
+      const weighted = tf.div(scaled, tf.maximum(rowNorms(scaled), 1e-12));
       return tf.matMul(weighted, weighted, false, true);
     });
     const S = tf.div(tf.addN(heads), this.headWeights.length);

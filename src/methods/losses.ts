@@ -1,12 +1,12 @@
 // Loss terms of the DAGNN family, transcribed from the official loss.py (methods.md 3.6, 4.3) and checked
 // against its golden values.
 import * as tf from '@tensorflow/tfjs';
-import { l2Normalize } from '../engine/ops.js';
+import { l2Normalize, logSumExp, rowNorms } from '../engine/ops.js';
 
 /** Cosine scores of features against classifiers: <u, z_c> / (|u| |z_c| + 1e-6), no sigmoid (methods.md 3.4). */
 export function cosineScores(features: tf.Tensor, classifiers: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const norms = tf.matMul(tf.norm(features, 'euclidean', 1, true), tf.norm(classifiers, 'euclidean', 1, true), false, true);
+    const norms = tf.matMul(rowNorms(features), rowNorms(classifiers), false, true);
     return tf.div(tf.matMul(features, classifiers, false, true), tf.add(norms, 1e-6));
   });
 }
@@ -21,7 +21,7 @@ export function classificationLoss(predA: tf.Tensor, predB: tf.Tensor, labels: t
 
 /** Cosine matrix with the official clamp of the norm product at 1e-6. */
 function cosineMatrix(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const norms = tf.matMul(tf.sqrt(tf.sum(tf.square(a), 1, true)), tf.sqrt(tf.sum(tf.square(b), 1, true)), false, true);
+  const norms = tf.matMul(rowNorms(a), rowNorms(b), false, true);
   return tf.div(tf.matMul(a, b, false, true), tf.maximum(norms, 1e-6));
 }
 
@@ -70,7 +70,7 @@ export function softContrastiveLoss(u: tf.Tensor, v: tf.Tensor, labels: tf.Tenso
     const pInter = tf.div(sim, tf.maximum(tf.sum(sim, 1, true), 1e-6));
     const intra = tf.relu(tf.sub(sim, tf.eye(n)));
     const pIntra = tf.div(intra, tf.maximum(tf.sum(intra, 1, true), 1e-6));
-    const logits = (s: tf.Tensor) => tf.sub(s, tf.logSumExp(tf.mul(s, o.lseFactor), 1, true));
+    const logits = (s: tf.Tensor) => tf.sub(s, logSumExp(tf.mul(s, o.lseFactor), 1, true));
     const expected = (p: tf.Tensor, s: tf.Tensor) => tf.mean(tf.sum(tf.mul(p, logits(s)), 1));
     const inter = tf.add(expected(pInter, s12), expected(pInter, tf.transpose(s12)));
     const intraTerm = tf.add(expected(pIntra, s11), expected(pIntra, s22));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initEngine, tf } from '../../src/engine/engine.js';
-import { gatherRows, gradReverse, l2Normalize, stopGradient } from '../../src/engine/ops.js';
+import { gatherRows, gradReverse, l2Normalize, logSumExp, rowNorms, stopGradient } from '../../src/engine/ops.js';
 import { createRng, uniformArray } from '../../src/engine/random.js';
 
 await initEngine({ quiet: true });
@@ -103,5 +103,24 @@ test('stopGradient passes values and blocks gradients', () => {
     assert.deepEqual(Array.from(stopGradient(x).dataSync()), Array.from(x.dataSync()));
     const g = tf.grad((v: tf.Tensor) => tf.add(tf.sum(stopGradient(tf.square(v))), tf.sum(v)))(x).dataSync();
     for (const value of g) assert.equal(value, 1);
+  });
+});
+
+test('logSumExp and rowNorms: values and gradients equal tfjs\'s own', () => {
+  tf.tidy(() => {
+    const x = tf.tensor2d(x0, shape);
+    const w = tf.tensor2d(uniformArray(createRng(4), 4), [4, 1]);
+    for (const keep of [true, false]) {
+      const ours = logSumExp(x, 1, keep);
+      const theirs = tf.logSumExp(x, 1, keep);
+      assert.deepEqual(ours.shape, theirs.shape);
+      ours.dataSync().forEach((v, i) => assert.ok(Math.abs(v - (theirs.dataSync()[i] as number)) < 1e-5));
+    }
+    const g1 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(logSumExp(v, 1, true), w)))(x).dataSync();
+    const g2 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.logSumExp(v, 1, true), w)))(x).dataSync();
+    g1.forEach((v, i) => assert.ok(Math.abs(v - (g2[i] as number)) < 1e-5, `lse grad ${i}`));
+    const n1 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(rowNorms(v), w)))(x).dataSync();
+    const n2 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.norm(v, 'euclidean', 1, true), w)))(x).dataSync();
+    n1.forEach((v, i) => assert.ok(Math.abs(v - (n2[i] as number)) < 1e-5, `norm grad ${i}`));
   });
 });
