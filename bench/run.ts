@@ -3,12 +3,15 @@ import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval } from './eval.js';
 import { benchSteps } from './methods.js';
+import { benchSynthetic, benchWikipedia } from './training.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   sgemm: benchSgemm,
   step: benchTrainingStep,
   eval: benchEval,
   'method-steps': benchSteps,
+  wikipedia: benchWikipedia,
+  synthetic: benchSynthetic,
 };
 
 const filters = process.argv.slice(2);

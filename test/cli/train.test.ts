@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { decodeNpy } from '../../src/data/formats/npy.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+import { tinyDataset } from '../helpers/tiny-dataset.js';
+import { readFileSync } from 'node:fs';
+
+const cli = join(PACKAGE_ROOT, 'dist/src/cli/main.js');
+const dir = tempDir();
+const data = tinyDataset(dir);
+const xmodal = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const run = join(dir, 'run');
+const tiny = ['--option', 'commonDim=32', '--option', 'layers=2', '--option', 'heads=2'];
+
+test('xmodal train --json emits NDJSON events and leaves a complete run', () => {
+  const r = xmodal('train', '--method', 'ignn-con', '--data', data, '--out', run, '--epochs', '3', '--batch-size', '20', '--lr', '1e-3', ...tiny, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+  assert.deepEqual(events.map((e) => e.event), ['start', 'epoch', 'epoch', 'epoch', 'done']);
+  assert.ok(existsSync(join(run, 'result.json')));
+});
+
+test('xmodal eval RUN and xmodal embed use the selected model', () => {
+  const e = xmodal('eval', run, '--json', '--metric', 'map');
+  assert.equal(e.status, 0, e.stderr);
+  const report = JSON.parse(e.stdout);
+  assert.deepEqual(Object.keys(report.directions), ['image->text', 'text->image']);
+  assert.match(report.title, /selected by best epoch on a validation split/);
+  const out = join(dir, 'text.npy');
+  const m = xmodal('embed', run, '--modality', 'text', '--split', 'test', '--out', out);
+  assert.equal(m.status, 0, m.stderr);
+  const emb = decodeNpy(readFileSync(out), out);
+  assert.deepEqual(emb.header.shape, [80, 32]);
+  assert.equal(decodeNpy(readFileSync(join(dir, 'text.items.npy')), 'items').header.shape[0], 80);
+});
+
+test('xmodal train: bad input gives one line and exit 2', () => {
+  for (const args of [
+    ['train', '--method', 'ignn-con', '--data', data, '--out', run],
+    ['train', '--method', 'bogus', '--data', data, '--out', join(dir, 'x')],
+    ['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 'y'), '--epochs', 'ten'],
+    ['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 'z'), '--option', 'noSuchOption=1'],
+    ['eval', join(dir, 'no-run')],
+    ['embed', run, '--modality', 'audio', '--out', join(dir, 'a.npy')],
+  ]) {
+    const r = xmodal(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
