@@ -9,6 +9,8 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrain } from './train.js';
 import { registerEmbed } from './embed.js';
+import { registerSearch } from './search.js';
+import { registerServe } from './serve.js';
 
 const program = new Command();
 program
@@ -22,6 +24,8 @@ registerData(program);
 registerEval(program);
 registerTrain(program);
 registerEmbed(program);
+registerSearch(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,99 @@
+// xmodal index (build, optimize) and xmodal search.
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { readMatrix } from '../data/formats/matrix.js';
+import { initEngine } from '../engine/engine.js';
+import { UserError } from '../errors.js';
+import { buildIndex } from '../index/build.js';
+import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
+import { hnswDefaults, SearchIndex, type Filter } from '../index/search-index.js';
+import { loadRun } from '../train/load-run.js';
+import { collect, positiveInt } from './options.js';
+
+export function parseFilter(f: { labelsAny?: string; labelsAll?: string; where?: string[]; ids?: string }): Filter | undefined {
+  const filter: Filter = {};
+  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (f.labelsAny) filter.labelsAny = list(f.labelsAny);
+  if (f.labelsAll) filter.labelsAll = list(f.labelsAll);
+  if (f.ids) filter.ids = list(f.ids);
+  for (const w of f.where ?? []) {
+    const eq = w.indexOf('=');
+    if (eq <= 0) throw new UserError(`--where '${w}': expected FIELD=VALUE`);
+    (filter.metadata ??= {})[w.slice(0, eq)] = w.slice(eq + 1);
+  }
+  return Object.keys(filter).length ? filter : undefined;
+}
+
+export async function openIndex(dir: string, runDir?: string) {
+  const index = SearchIndex.load(dir);
+  const path = runDir ?? index.manifest.run.dir;
+  if (!existsSync(path)) return { index, run: undefined };
+  const run = await loadRun(path, existsSync(index.manifest.dataset.path) ? index.manifest.dataset.path : undefined);
+  checkIndexMatchesRun(index, run);
+  return { index, run };
+}
+
+export function registerSearch(program: Command): void {
+  program.command('index <run-or-optimize> [index]')
+    .description('build a search index of a trained run (xmodal index RUN --out INDEX), or rebuild its graphs (xmodal index optimize INDEX)')
+    .option('--out <dir>', 'index directory (build)')
+    .option('--data <dir>', 'data set to index (default: the run\'s)')
+    .option('--split <name>', 'index only this split (default: every item)')
+    .option('--engine <kind>', 'exact (default) or hnsw (usearch, f16)', 'exact')
+    .option('--force', 'replace an existing index directory')
+    .action(async (first: string, second: string | undefined, f: { out?: string; data?: string; split?: string; engine: string; force?: boolean }) => {
+      await initEngine();
+      if (first === 'optimize') {
+        if (!second) throw new UserError('xmodal index optimize INDEX: name the index directory');
+        const index = SearchIndex.load(second);
+        index.optimize();
+        await index.save(second, true);
+        console.log(`optimized ${second}: ${JSON.stringify(index.stats())}`);
+        return;
+      }
+      if (!f.out) throw new UserError('--out is required to build an index');
+      if (f.engine !== 'exact' && f.engine !== 'hnsw') throw new UserError(`--engine: '${f.engine}' is not exact or hnsw`);
+      const run = await loadRun(first, f.data);
+      const started = performance.now();
+      const index = buildIndex(run, { engine: f.engine, hnsw: hnswDefaults, ...(f.split ? { split: f.split } : {}) });
+      await index.save(f.out, f.force ?? false);
+      console.log(`wrote ${f.out}: ${index.size} items, ${index.modalities.join(' + ')}, ${f.engine} engine, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      run.method.dispose();
+    });
+
+  program.command('search <index>')
+    .description('query an index across modalities: by raw features, by an indexed item, or by raw text')
+    .requiredOption('--from <modality>', 'modality of the query')
+    .requiredOption('--to <modality>', 'modality of the results')
+    .option('--vector <file[:var]>', 'raw features of the query (.npy, .csv, ...; several rows = several queries)')
+    .option('--item <id>', 'an indexed item as the query')
+    .option('--text <text>', 'raw text (where the text modality has a vocabulary)')
+    .option('-k <n>', 'results per query', '10')
+    .option('--offset <n>', 'skip this many results (paging)', '0')
+    .option('--labels-any <list>', 'only items with at least one of these labels')
+    .option('--labels-all <list>', 'only items with all of these labels')
+    .option('--where <field=value>', 'only items whose metadata field equals the value (repeat)', collect)
+    .option('--ids <list>', 'only these item ids')
+    .option('--run <dir>', 'the run that built the index (default: the one it records)')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, f: { from: string; to: string; vector?: string; item?: string; text?: string; k: string; offset: string; labelsAny?: string; labelsAll?: string; where?: string[]; ids?: string; run?: string; json?: boolean }) => {
+      await initEngine({ quiet: true });
+      const { index, run } = await openIndex(dir, f.run);
+      const specs = [];
+      if (f.vector) {
+        const m = await readMatrix(f.vector);
+        for (let r = 0; r < m.rows; r++) specs.push({ from: f.from, vector: Float32Array.from(m.values.subarray(r * m.cols, (r + 1) * m.cols)) });
+      } else specs.push({ from: f.from, ...(f.item !== undefined ? { item: f.item } : {}), ...(f.text !== undefined ? { text: f.text } : {}) });
+      const vectors = queryVectors(index, run, specs);
+      const joined = new Float32Array(vectors.length * index.manifest.dim);
+      vectors.forEach((v, i) => joined.set(v, i * index.manifest.dim));
+      const filter = parseFilter(f);
+      const results = index.search(f.to, joined, { k: positiveInt('-k', f.k), offset: Number(f.offset) || 0, ...(filter ? { filter } : {}) });
+      if (f.json) console.log(JSON.stringify(results, null, 2));
+      else results.forEach((hits, q) => {
+        if (results.length > 1) console.log(`query ${q + 1}:`);
+        for (const h of hits) console.log(`${h.score.toFixed(4)}  ${h.id}  [${h.labels.join(', ')}]  ${JSON.stringify(h.metadata)}`);
+      });
+      run?.method.dispose();
+    });
+}

@@ -1,0 +1,197 @@
+// Vector search engines behind one interface. Both keep every vector (item queries and exact fallbacks need
+// them); the HNSW engine adds a usearch graph over the vectors present at build time and searches vectors
+// added later exactly until the next optimize().
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Index as Usearch, MetricKind, ScalarKind } from 'usearch';
+import { loadNative } from '../engine/native.js';
+import { topK, type Scored } from './topk.js';
+
+export type EngineKind = 'exact' | 'hnsw';
+
+export interface HnswSettings {
+  connectivity: number;
+  expansionAdd: number;
+  expansionSearch: number;
+  quantization: 'f16' | 'f32' | 'i8';
+}
+
+export const hnswDefaults: HnswSettings = { connectivity: 16, expansionAdd: 128, expansionSearch: 64, quantization: 'f16' };
+
+/** Unit-length rows, so that inner products are cosines. */
+export function normalizeInPlace(data: Float32Array, dim: number): Float32Array {
+  for (let i = 0; i < data.length / dim; i++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += (data[i * dim + j] as number) ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < dim; j++) data[i * dim + j]! *= inv;
+  }
+  return data;
+}
+
+/** Row-major vectors of item slots with a presence flag; grows by doubling. */
+export class VectorStore {
+  data: Float32Array;
+  present: Uint8Array;
+  count = 0;
+
+  constructor(readonly dim: number, capacity = 1024) {
+    this.data = new Float32Array(Math.max(1, capacity) * dim);
+    this.present = new Uint8Array(Math.max(1, capacity));
+  }
+
+  ensure(slots: number): void {
+    if (slots <= this.present.length) return;
+    let capacity = this.present.length;
+    while (capacity < slots) capacity *= 2;
+    const data = new Float32Array(capacity * this.dim);
+    data.set(this.data);
+    const present = new Uint8Array(capacity);
+    present.set(this.present);
+    this.data = data;
+    this.present = present;
+  }
+
+  set(slot: number, vector: Float32Array): void {
+    this.ensure(slot + 1);
+    this.data.set(vector, slot * this.dim);
+    this.present[slot] = 1;
+    this.count = Math.max(this.count, slot + 1);
+  }
+
+  vector(slot: number): Float32Array | undefined {
+    return slot < this.count && this.present[slot] ? this.data.slice(slot * this.dim, (slot + 1) * this.dim) : undefined;
+  }
+}
+
+/** Cosine scores of q x d queries against every stored slot (q x count). */
+function scoreAll(store: VectorStore, queries: Float32Array): Float32Array {
+  const q = queries.length / store.dim;
+  const n = store.count;
+  const out = new Float32Array(q * n);
+  const native = loadNative().kernels;
+  if (native && n > 0) native.sgemm(false, true, q, n, store.dim, 1, queries, store.dim, store.data, store.dim, 0, out, n);
+  else {
+    for (let i = 0; i < q; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let d = 0; d < store.dim; d++) s += (queries[i * store.dim + d] as number) * (store.data[j * store.dim + d] as number);
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly store: VectorStore;
+  /** Makes slots searchable (their vectors are already in the store). */
+  added(slots: ArrayLike<number>): void;
+  removed(slot: number): void;
+  /** k best allowed slots per query (allowed: a mask over slots, already including liveness and presence). */
+  search(queries: Float32Array, k: number, allowed: Uint8Array): Scored[][];
+  optimize(): void;
+  save(dir: string, prefix: string): void;
+  stats(): Record<string, number | string>;
+}
+
+export class ExactEngine implements Engine {
+  readonly kind: EngineKind = 'exact';
+  constructor(readonly store: VectorStore) {}
+  added(): void {}
+  removed(): void {}
+  optimize(): void {}
+  save(): void {}
+  search(queries: Float32Array, k: number, allowed: Uint8Array): Scored[][] {
+    const q = queries.length / this.store.dim;
+    const scores = scoreAll(this.store, queries);
+    const n = this.store.count;
+    return Array.from({ length: q }, (_, i) => topK(scores.subarray(i * n, (i + 1) * n), k, allowed));
+  }
+  stats() {
+    return { engine: 'exact', vectors: this.store.present.subarray(0, this.store.count).reduce((s, p) => s + p, 0) };
+  }
+}
+
+const quantizations = { f16: ScalarKind.F16, f32: ScalarKind.F32, i8: ScalarKind.I8 } as const;
+
+export class HnswEngine implements Engine {
+  readonly kind: EngineKind = 'hnsw';
+  private graph: Usearch;
+  /** Slots below this were in the graph when it was built; later ones are searched exactly. */
+  private built = 0;
+  private readonly exact: ExactEngine;
+
+  constructor(readonly store: VectorStore, readonly settings: HnswSettings = hnswDefaults, graphFile?: string, builtSlots = 0) {
+    this.exact = new ExactEngine(store);
+    this.graph = this.newGraph();
+    if (graphFile && existsSync(graphFile)) {
+      this.graph.load(graphFile);
+      this.built = builtSlots;
+    } else this.optimize();
+  }
+
+  private newGraph(): Usearch {
+    return new Usearch({
+      dimensions: this.store.dim, metric: MetricKind.IP, quantization: quantizations[this.settings.quantization],
+      connectivity: this.settings.connectivity, expansion_add: this.settings.expansionAdd, expansion_search: this.settings.expansionSearch, multi: false,
+    } as never);
+  }
+
+  /** Rebuilds the graph over every present slot. */
+  optimize(): void {
+    this.graph = this.newGraph();
+    const slots: number[] = [];
+    for (let s = 0; s < this.store.count; s++) if (this.store.present[s]) slots.push(s);
+    if (slots.length) {
+      const vectors = new Float32Array(slots.length * this.store.dim);
+      slots.forEach((s, i) => vectors.set(this.store.data.subarray(s * this.store.dim, (s + 1) * this.store.dim), i * this.store.dim));
+      this.graph.add(BigUint64Array.from(slots, BigInt), vectors, 0);
+    }
+    this.built = this.store.count;
+  }
+
+  added(): void {}
+
+  removed(slot: number): void {
+    if (slot < this.built) this.graph.remove(BigInt(slot));
+  }
+
+  search(queries: Float32Array, k: number, allowed: Uint8Array): Scored[][] {
+    const q = queries.length / this.store.dim;
+    let allowedCount = 0;
+    for (let s = 0; s < this.store.count; s++) allowedCount += allowed[s] as number;
+    // A narrow filter or a small collection: exact search over the allowed slots is both cheaper and complete.
+    if (allowedCount <= Math.max(4 * k, 2048) || this.graph.size() === 0) return this.exact.search(queries, k, allowed);
+    const fetch = Math.min(this.graph.size(), Math.max(k * 4, k + 32));
+    const late = new Uint8Array(allowed.length);
+    for (let s = this.built; s < this.store.count; s++) late[s] = allowed[s] as number;
+    const lateHits = this.store.count > this.built ? this.exact.search(queries, k, late) : undefined;
+    const out: Scored[][] = [];
+    for (let i = 0; i < q; i++) {
+      const query = queries.subarray(i * this.store.dim, (i + 1) * this.store.dim);
+      const matches = this.graph.search(query, fetch, 0);
+      const hits: Scored[] = [];
+      for (let j = 0; j < matches.keys.length; j++) {
+        const slot = Number(matches.keys[j]);
+        if (allowed[slot]) hits.push({ position: slot, score: 1 - (matches.distances[j] as number) });
+      }
+      if (lateHits) hits.push(...(lateHits[i] as Scored[]));
+      hits.sort((a, b) => b.score - a.score || a.position - b.position);
+      // Too many candidates filtered out: fall back to exact search for this query, so k results come back.
+      out.push(hits.length >= k ? hits.slice(0, k) : (this.exact.search(query, k, allowed)[0] as Scored[]));
+    }
+    return out;
+  }
+
+  save(dir: string, prefix: string): void {
+    this.graph.save(join(dir, `${prefix}.hnsw`));
+  }
+
+  get builtSlots(): number {
+    return this.built;
+  }
+
+  stats() {
+    return { engine: 'hnsw', vectors: this.store.present.subarray(0, this.store.count).reduce((s, p) => s + p, 0), graph: this.graph.size(), searchedExactly: this.store.count - this.built, quantization: this.settings.quantization };
+  }
+}

@@ -1,0 +1,259 @@
+// A search index over a trained run: one engine per modality over item slots, with each item's id, labels and
+// metadata. Filters (labels any/all, metadata equality, id lists) are applied before top-k.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { decodeNpy, encodeNpy } from '../data/formats/npy.js';
+import { UserError } from '../errors.js';
+import { writeDirectoryAtomically } from '../util/atomic-dir.js';
+import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
+
+export const IndexManifestSchema = z.object({
+  format: z.literal('xmodal-index'),
+  version: z.literal(1),
+  engine: z.enum(['exact', 'hnsw']),
+  hnsw: z.object({ connectivity: z.number(), expansionAdd: z.number(), expansionSearch: z.number(), quantization: z.enum(['f16', 'f32', 'i8']) }),
+  dim: z.number().int().positive(),
+  modalities: z.array(z.object({ name: z.string(), inputDim: z.number().int().positive(), builtSlots: z.number().int().nonnegative(), vocabulary: z.array(z.string()).nullable() })),
+  labelNames: z.array(z.string()),
+  run: z.object({ dir: z.string(), method: z.string(), modelSha256: z.string() }),
+  dataset: z.object({ name: z.string(), path: z.string() }),
+  items: z.number().int().nonnegative(),
+  created: z.string(),
+});
+export type IndexManifest = z.infer<typeof IndexManifestSchema>;
+
+export const FilterSchema = z.object({
+  labelsAny: z.array(z.string()).optional(),
+  labelsAll: z.array(z.string()).optional(),
+  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  ids: z.array(z.string()).optional(),
+}).strict();
+export type Filter = z.infer<typeof FilterSchema>;
+
+export interface Hit {
+  id: string;
+  score: number;
+  labels: string[];
+  metadata: Record<string, unknown>;
+}
+
+export interface NewItem {
+  id: string;
+  labels: string[];
+  metadata: Record<string, unknown>;
+  /** Modality -> common-space embedding. */
+  embeddings: Record<string, Float32Array>;
+}
+
+export function modelHash(runDir: string): string {
+  return createHash('sha256').update(readFileSync(join(runDir, 'best', 'model.bin'))).digest('hex');
+}
+
+export class SearchIndex {
+  private ids: string[] = [];
+  private readonly slotOf = new Map<string, number>();
+  private labels: Uint8Array[] = [];
+  private metadata: Record<string, unknown>[] = [];
+  private live: Uint8Array = new Uint8Array(0);
+  readonly engines = new Map<string, Engine>();
+
+  private constructor(readonly manifest: IndexManifest) {}
+
+  static create(manifest: Omit<IndexManifest, 'items' | 'created'>): SearchIndex {
+    return new SearchIndex({ ...manifest, items: 0, created: new Date().toISOString() });
+  }
+
+  get size(): number {
+    return this.ids.length - this.live.subarray(0, this.ids.length).reduce((s, l) => s + (l ? 0 : 1), 0);
+  }
+
+  get modalities(): string[] {
+    return this.manifest.modalities.map((m) => m.name);
+  }
+
+  private engine(modality: string): Engine {
+    const e = this.engines.get(modality);
+    if (!e) throw new UserError(`no modality '${modality}' in this index (modalities: ${this.modalities.join(', ')})`);
+    return e;
+  }
+
+  /** Adds items (embeddings need not be normalised); ids must be new. Searchable at once. */
+  add(items: NewItem[]): void {
+    const labelIndex = new Map(this.manifest.labelNames.map((n, i) => [n, i]));
+    for (const item of items) {
+      if (this.slotOf.has(item.id) && this.live[this.slotOf.get(item.id)!]) throw new UserError(`item '${item.id}' already exists`);
+      const row = new Uint8Array(this.manifest.labelNames.length);
+      for (const l of item.labels) {
+        const c = labelIndex.get(l);
+        if (c === undefined) throw new UserError(`item '${item.id}': unknown label '${l}' (labels: ${this.manifest.labelNames.join(', ')})`);
+        row[c] = 1;
+      }
+      const present = Object.keys(item.embeddings);
+      if (!present.length) throw new UserError(`item '${item.id}': no modality given`);
+      for (const m of present) {
+        const v = item.embeddings[m] as Float32Array;
+        if (v.length !== this.manifest.dim) throw new UserError(`item '${item.id}': ${m} embedding has ${v.length} values, the index holds ${this.manifest.dim}-d`);
+        this.engine(m);
+      }
+      const slot = this.ids.length;
+      this.ids.push(item.id);
+      this.slotOf.set(item.id, slot);
+      this.labels.push(row);
+      this.metadata.push(item.metadata);
+      if (this.live.length <= slot) {
+        const grown = new Uint8Array(Math.max(1024, this.live.length * 2));
+        grown.set(this.live);
+        this.live = grown;
+      }
+      this.live[slot] = 1;
+      for (const m of present) {
+        const v = normalizeInPlace(Float32Array.from(item.embeddings[m] as Float32Array), this.manifest.dim);
+        const engine = this.engine(m);
+        engine.store.set(slot, v);
+        engine.added([slot]);
+      }
+    }
+    for (const engine of this.engines.values()) engine.store.ensure(this.ids.length);
+    this.manifest.items = this.size;
+  }
+
+  remove(id: string): boolean {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined || !this.live[slot]) return false;
+    this.live[slot] = 0;
+    this.slotOf.delete(id);
+    for (const engine of this.engines.values()) if (engine.store.present[slot]) engine.removed(slot);
+    this.manifest.items = this.size;
+    return true;
+  }
+
+  item(id: string): (Hit & { modalities: string[] }) | undefined {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined || !this.live[slot]) return undefined;
+    return { ...this.describe(slot, Number.NaN), modalities: this.modalities.filter((m) => this.engines.get(m)!.store.present[slot]) };
+  }
+
+  /** The stored (normalised) embedding of an item in one modality. */
+  embeddingOf(id: string, modality: string): Float32Array {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined || !this.live[slot]) throw new UserError(`no item '${id}' in this index`);
+    const v = this.engine(modality).store.vector(slot);
+    if (!v) throw new UserError(`item '${id}' has no ${modality} (it has: ${this.item(id)!.modalities.join(', ')})`);
+    return v;
+  }
+
+  private describe(slot: number, score: number): Hit {
+    const row = this.labels[slot] as Uint8Array;
+    return { id: this.ids[slot] as string, score, labels: this.manifest.labelNames.filter((_, c) => row[c]), metadata: this.metadata[slot] as Record<string, unknown> };
+  }
+
+  private allowed(modality: string, filter: Filter | undefined): Uint8Array {
+    const store = this.engine(modality).store;
+    const n = this.ids.length;
+    const mask = new Uint8Array(Math.max(store.present.length, n));
+    const names = new Map(this.manifest.labelNames.map((l, i) => [l, i]));
+    const labelIds = (list: string[] | undefined, field: string) => (list ?? []).map((l) => {
+      const c = names.get(l);
+      if (c === undefined) throw new UserError(`filter.${field}: unknown label '${l}' (labels: ${this.manifest.labelNames.join(', ')})`);
+      return c;
+    });
+    const any = labelIds(filter?.labelsAny, 'labelsAny');
+    const all = labelIds(filter?.labelsAll, 'labelsAll');
+    const ids = filter?.ids ? new Set(filter.ids) : undefined;
+    const meta = filter?.metadata ? Object.entries(filter.metadata) : [];
+    for (let s = 0; s < n; s++) {
+      if (!this.live[s] || !store.present[s]) continue;
+      const row = this.labels[s] as Uint8Array;
+      if (any.length && !any.some((c) => row[c])) continue;
+      if (all.length && !all.every((c) => row[c])) continue;
+      if (ids && !ids.has(this.ids[s] as string)) continue;
+      if (meta.length && !meta.every(([k, v]) => (this.metadata[s] as Record<string, unknown>)[k] === v)) continue;
+      mask[s] = 1;
+    }
+    return mask;
+  }
+
+  /** Common-space query vectors (q x dim) against one modality: the k best after `offset`, filter applied first. */
+  search(to: string, queries: Float32Array, options: { k: number; offset?: number; filter?: Filter }): Hit[][] {
+    const dim = this.manifest.dim;
+    if (queries.length % dim !== 0 || queries.length === 0) throw new UserError(`query vectors must be ${dim}-d embeddings`);
+    const normalized = normalizeInPlace(Float32Array.from(queries), dim);
+    const offset = options.offset ?? 0;
+    const hits = this.engine(to).search(normalized, options.k + offset, this.allowed(to, options.filter));
+    return hits.map((list) => list.slice(offset).map((h) => this.describe(h.position, h.score)));
+  }
+
+  optimize(): void {
+    for (const engine of this.engines.values()) engine.optimize();
+  }
+
+  stats() {
+    return { items: this.size, dim: this.manifest.dim, engine: this.manifest.engine, modalities: Object.fromEntries([...this.engines].map(([m, e]) => [m, e.stats()])) };
+  }
+
+  static build(manifest: Omit<IndexManifest, 'items' | 'created'>, items: NewItem[]): SearchIndex {
+    const index = SearchIndex.create(manifest);
+    for (const m of manifest.modalities) index.engines.set(m.name, new ExactEngine(new VectorStore(manifest.dim, Math.max(items.length, 1))));
+    index.add(items);
+    if (manifest.engine === 'hnsw') {
+      for (const m of manifest.modalities) index.engines.set(m.name, new HnswEngine(index.engines.get(m.name)!.store, manifest.hnsw));
+    }
+    return index;
+  }
+
+  async save(dir: string, force = true): Promise<void> {
+    await writeDirectoryAtomically(dir, force, async (tmp) => {
+      const n = this.ids.length;
+      const modalities = this.manifest.modalities.map((m) => {
+        const engine = this.engines.get(m.name)!;
+        writeFileSync(join(tmp, `${m.name}.vectors.npy`), encodeNpy(engine.store.data.slice(0, n * this.manifest.dim), [n, this.manifest.dim]));
+        writeFileSync(join(tmp, `${m.name}.present.npy`), encodeNpy(engine.store.present.slice(0, n), [n]));
+        engine.save(tmp, m.name);
+        return { ...m, builtSlots: engine instanceof HnswEngine ? engine.builtSlots : n };
+      });
+      const labels = new Uint8Array(n * this.manifest.labelNames.length);
+      this.labels.forEach((row, i) => labels.set(row, i * row.length));
+      writeFileSync(join(tmp, 'labels.npy'), encodeNpy(labels, [n, this.manifest.labelNames.length]));
+      writeFileSync(join(tmp, 'live.npy'), encodeNpy(this.live.slice(0, n), [n]));
+      writeFileSync(join(tmp, 'items.jsonl'), this.ids.map((id, i) => JSON.stringify({ id, metadata: this.metadata[i] })).join('\n') + (n ? '\n' : ''));
+      writeFileSync(join(tmp, 'index.json'), JSON.stringify({ ...this.manifest, modalities, items: this.size }, null, 2) + '\n');
+    });
+  }
+
+  static load(dir: string): SearchIndex {
+    const path = join(dir, 'index.json');
+    if (!existsSync(path)) throw new UserError(`${dir}: not an xmodal index (no index.json)`);
+    const parsed = IndexManifestSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (!parsed.success) throw new UserError(`${path}: field ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    const index = new SearchIndex(parsed.data);
+    const read = (file: string) => decodeNpy(readFileSync(join(dir, file)), join(dir, file));
+    const lines = readFileSync(join(dir, 'items.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; metadata: Record<string, unknown> });
+    const n = lines.length;
+    const labels = read('labels.npy').data as Uint8Array;
+    const live = read('live.npy').data as Uint8Array;
+    const C = parsed.data.labelNames.length;
+    index.live = new Uint8Array(Math.max(1024, n));
+    index.live.set(live);
+    lines.forEach((line, i) => {
+      index.ids.push(line.id);
+      index.metadata.push(line.metadata);
+      index.labels.push(labels.slice(i * C, (i + 1) * C));
+      if (live[i]) index.slotOf.set(line.id, i);
+    });
+    for (const m of parsed.data.modalities) {
+      const store = new VectorStore(parsed.data.dim, Math.max(n, 1));
+      store.data.set(read(`${m.name}.vectors.npy`).data as Float32Array);
+      store.present.set(read(`${m.name}.present.npy`).data as Uint8Array);
+      store.count = n;
+      index.engines.set(m.name, parsed.data.engine === 'hnsw'
+        ? new HnswEngine(store, parsed.data.hnsw, join(dir, `${m.name}.hnsw`), m.builtSlots)
+        : new ExactEngine(store));
+    }
+    return index;
+  }
+}
+
+export type { EngineKind, HnswSettings };
+export { hnswDefaults };
