@@ -4,6 +4,7 @@ import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval } from './eval.js';
 import { benchSteps } from './methods.js';
 import { benchSynthetic, benchWikipedia } from './training.js';
+import { benchIndex, benchService } from './search.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   sgemm: benchSgemm,
@@ -12,6 +13,8 @@ const groups: Record<string, () => void | Promise<void>> = {
   'method-steps': benchSteps,
   wikipedia: benchWikipedia,
   synthetic: benchSynthetic,
+  index: benchIndex,
+  service: benchService,
 };
 
 const filters = process.argv.slice(2);

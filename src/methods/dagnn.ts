@@ -251,7 +251,9 @@ const tpamiPresets = {
   mirflickr: { options: { alpha: 0.5, beta: 2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 100, epochs: 40 }, note: 'official TPAMI settings for MIRFlickr-25K' },
   'nus-wide': { options: { alpha: 0.8, beta: 0.2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 2048, epochs: 40 }, note: 'official TPAMI settings for NUS-WIDE-TC21' },
   mscoco: { options: { alpha: 2.8, beta: 0.2, tau: 0.2, gamma: 0.14, layers: 5 }, training: { batchSize: 512, epochs: 40 }, note: 'official TPAMI settings for MS-COCO' },
-  wikipedia: { options: { alpha: 0.5, beta: 2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 100, epochs: 200 }, note: 'xmodal: MIRFlickr settings, 200 epochs; tuned on a validation split carved from Wikipedia train' },
+  // Tuned on a validation split carved from Wikipedia train (seed 0): learning rates 5e-5, 2e-4, 1e-3, tau 0.1,
+  // beta 0.2, batch 50 were tried; 2e-4 with the MIRFlickr loss weights peaked around epoch 40 on validation.
+  wikipedia: { options: { alpha: 0.5, beta: 2, tau: 0.22, gamma: 0.14, layers: 5 }, training: { batchSize: 100, epochs: 60, lr: 2e-4 }, note: 'xmodal: MIRFlickr loss weights, lr 2e-4, 60 epochs, tuned on a validation split of Wikipedia train' },
 };
 
 function family(name: string, description: string, defaults: DagnnOptions, presets: MethodFactory<DagnnOptions>['presets']): MethodFactory<DagnnOptions> {
@@ -263,7 +265,7 @@ register(family('dagnn', 'DAGNN (AAAI 2021): P-GNN label graph, cosine classifie
     mirflickr: { options: { layers: 5 }, training: { batchSize: 100, epochs: 40 }, note: 'AAAI-era settings for MIRFlickr-25K' },
     'nus-wide': { options: { layers: 4 }, training: { batchSize: 1024, epochs: 40 }, note: 'AAAI-era settings for NUS-WIDE' },
     mscoco: { options: { layers: 4 }, training: { batchSize: 1024, epochs: 40 }, note: 'AAAI-era settings for MS-COCO' },
-    wikipedia: { options: { layers: 5 }, training: { batchSize: 100, epochs: 200 }, note: 'xmodal: AAAI settings, 200 epochs' },
+    wikipedia: { options: { layers: 5 }, training: { batchSize: 100, epochs: 60, lr: 2e-4 }, note: 'xmodal: AAAI loss weights, lr 2e-4, 60 epochs (the TPAMI Wikipedia tuning)' },
   }));
 register(family('pgnn-con', 'P-GNN-CON (TPAMI 2023): co-occurrence label graph, soft multi-label contrastive loss, batch norm, dual GAN',
   { ...baseOptions, graph: 'pgnn' }, tpamiPresets));

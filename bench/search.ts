@@ -1,0 +1,113 @@
+// Search figures: exact and HNSW indexes of 100,000 x 512 clustered unit vectors (latency, batched throughput,
+// HNSW recall@10 against exact, build time, file size), and the HTTP service under load on loopback.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRng, normal } from '../src/engine/random.js';
+import { hnswDefaults, SearchIndex, type NewItem } from '../src/index/search-index.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import { train } from '../src/train/trainer.js';
+import { emit, round } from './harness.js';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+const dirSize = (dir: string) => readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+
+export async function benchIndex(): Promise<void> {
+  const n = 100_000;
+  const dim = 512;
+  const rng = createRng(1);
+  const centres = Array.from({ length: 2000 }, () => Float32Array.from({ length: dim }, () => normal(rng)));
+  const point = () => {
+    const c = centres[Math.floor(rng() * centres.length)] as Float32Array;
+    return Float32Array.from(c, (x) => x + 0.5 * normal(rng));
+  };
+  const items: NewItem[] = Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], metadata: {}, embeddings: { v: point() } }));
+  const queries = Array.from({ length: 200 }, point);
+  const manifest = (engine: 'exact' | 'hnsw') => ({
+    format: 'xmodal-index' as const, version: 1 as const, engine, hnsw: hnswDefaults, dim,
+    modalities: [{ name: 'v', inputDim: dim, builtSlots: 0, vocabulary: null }], labelNames: ['x'],
+    run: { dir: '-', method: 'bench', modelSha256: '-' }, dataset: { name: 'clustered', path: '-' },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'xmodal-bench-'));
+  const truth: string[][] = [];
+  try {
+    for (const engine of ['exact', 'hnsw'] as const) {
+      let t = performance.now();
+      const index = SearchIndex.build(manifest(engine), items);
+      const buildMs = performance.now() - t;
+      const latencies: number[] = [];
+      const results: string[][] = [];
+      for (const q of queries) {
+        t = performance.now();
+        results.push(index.search('v', q, { k: 10 })[0]!.map((h) => h.id));
+        latencies.push(performance.now() - t);
+      }
+      if (engine === 'exact') truth.push(...results);
+      latencies.sort((a, b) => a - b);
+      const batch = new Float32Array(128 * dim);
+      queries.slice(0, 128).forEach((q, i) => batch.set(q, i * dim));
+      t = performance.now();
+      index.search('v', batch, { k: 10 });
+      const batchMs = performance.now() - t;
+      const recall = results.reduce((s, r, i) => s + r.filter((id) => truth[i]!.includes(id)).length, 0) / (10 * results.length);
+      const path = join(dir, engine);
+      await index.save(path);
+      emit({
+        name: `index ${engine} 100000x512: single-query latency`, median_ms: round(percentile(latencies, 0.5)), min_ms: round(latencies[0]!), runs: latencies.length,
+        p99_ms: round(percentile(latencies, 0.99)), batch128_queries_per_s: round((128 / batchMs) * 1000, 0), recall_at_10: round(recall, 4),
+        build_s: round(buildMs / 1000, 1), file_mb: round(dirSize(path) / 1e6, 1),
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchService(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'xmodal-bench-'));
+  const cli = join(PACKAGE_ROOT, 'dist/src/cli/main.js');
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  try {
+    // Throughput does not depend on accuracy: two epochs give a model of the real shape.
+    await train({ method: 'ignn-con', preset: 'wikipedia', data: join(PACKAGE_ROOT, 'datasets/wikipedia'), out: join(dir, 'run'), epochs: 2 });
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(process.execPath, [cli, 'index', join(dir, 'run'), '--out', join(dir, 'index')], { stdio: 'ignore' });
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`index exited ${code}`))));
+    });
+    const server = spawn(process.execPath, [cli, 'serve', join(dir, 'index'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
+    const warm = (await (await fetch(`http://127.0.0.1:${port}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: 'text', to: 'image', vector: new Array(10).fill(0.1), k: 100 }) })).json()) as { results: Array<Array<{ id: string }>> };
+    const pool = warm.results[0]!.map((h) => h.id);
+    const latencies: number[] = [];
+    let errors = 0;
+    const until = performance.now() + 30_000;
+    const client = async (c: number) => {
+      let i = c;
+      while (performance.now() < until) {
+        const body = { from: i % 2 ? 'text' : 'image', to: i % 2 ? 'image' : 'text', item: pool[i % pool.length], k: 10 };
+        const t = performance.now();
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          await r.arrayBuffer();
+          if (r.status !== 200) errors++;
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - t);
+        i += 32;
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 32 }, (_, c) => client(c)));
+    const seconds = (performance.now() - started) / 1000;
+    server.kill('SIGTERM');
+    latencies.sort((a, b) => a - b);
+    emit({
+      name: 'service POST /search on the Wikipedia index, 32 concurrent clients, 30 s, loopback', median_ms: round(percentile(latencies, 0.5)), min_ms: round(latencies[0] ?? 0), runs: latencies.length,
+      p99_ms: round(percentile(latencies, 0.99)), requests_per_s: round(latencies.length / seconds, 0), errors,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
