@@ -35,8 +35,7 @@ export function resolve(name: string, preset: string | undefined, options: Recor
     if (!presetEntry) throw new UserError(`method ${name}: unknown preset '${preset}' (presets: ${Object.keys(factory.presets).join(', ')})`);
   }
   const merged = factory.parseOptions({ ...factory.defaults, ...presetEntry?.options, ...options });
-  const definedTraining = Object.fromEntries(Object.entries(training).filter(([, v]) => v !== undefined));
-  return { factory, options: merged, training: { ...factory.training, ...presetEntry?.training, ...definedTraining }, preset };
+  return { factory, options: merged, training: { ...factory.training, ...presetEntry?.training, ...training }, preset };
 }
 
 export function create(resolved: Resolved, ctx: MethodContext): Method {

@@ -26,8 +26,7 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   const config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
   const dataset = Dataset.open(dataDir ?? config.dataset.path);
   await initEngine();
-  const training = config.resolved.training as unknown as Parameters<typeof resolve>[3];
-  const resolved = resolve(config.method, config.preset, config.resolved.options, training);
+  const resolved = resolve(config.method, config.preset, config.resolved.options, config.resolved.training);
   const trainLabels = dataset.labels(dataset.split('train'));
   const labelEmbeddings = dataset.labelEmbeddings();
   const method = create(resolved, {

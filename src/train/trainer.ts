@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
 import { markdownTable, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
-import type { Method } from '../methods/method.js';
+import type { Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
@@ -27,7 +27,7 @@ export type TrainEvent =
   | { type: 'done'; result: TrainResult };
 
 export interface RecordedConfig extends TrainConfig {
-  resolved: { options: Record<string, unknown>; training: Record<string, number>; preset: string | null };
+  resolved: { options: Record<string, unknown>; training: TrainingDefaults; preset: string | null };
   selection: string;
   dataset: { path: string; name: string; sha256: string; items: number };
   versions: { xmodal: string; node: string; tfjs: string };
@@ -89,7 +89,12 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     const parsed = TrainConfigSchema.safeParse(input);
     if (!parsed.success) throw new UserError(`training option ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
     const c = parsed.data;
-    const r = resolve(c.method, c.preset, c.options, { epochs: c.epochs, batchSize: c.batchSize, lr: c.lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay } as never);
+    const overrides: Partial<TrainingDefaults> = {};
+    for (const key of ['epochs', 'batchSize', 'lr', 'beta1', 'beta2', 'weightDecay'] as const) {
+      const value = c[key];
+      if (value !== undefined) overrides[key] = value;
+    }
+    const r = resolve(c.method, c.preset, c.options, overrides);
     config = {
       ...c,
       out,
@@ -102,7 +107,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       valItems: null,
     };
   }
-  const training = config.resolved.training as unknown as { epochs: number; batchSize: number; lr: number; beta1: number; beta2: number; weightDecay: number };
+  const training = config.resolved.training;
   const resolved = resolve(config.method, config.preset, config.resolved.options, training);
 
   // Splits: train, selection (val or test), test.
