@@ -19,8 +19,10 @@ function stepFigure(method: string, shape: { name: string; image: number; text: 
   const optimizer = new Adam(model.trainableVariables(), { lr: 5e-5, beta1: 0.5 });
   const x = { image: tf.tensor2d(uniformArray(rng, batch * shape.image, 0, 1), [batch, shape.image]), text: tf.tensor2d(uniformArray(rng, batch * shape.text, 0, 1), [batch, shape.text]) };
   const y = tf.tensor2d(Float32Array.from(labels.subarray(0, batch * shape.classes)), [batch, shape.classes]);
+  const all = Int32Array.from({ length: batch }, (_, i) => i);
+  const rows = { image: all, text: all };
   const stats = timeIt(() => {
-    optimizer.minimize(() => model.losses({ x, labels: y, size: batch }, { progress: 0 }).total);
+    optimizer.minimize(() => model.losses({ x, rows, labels: y, size: batch }, { progress: 0 }).total);
     model.afterStep();
   }, { warmup: 3, runs: 20, maxSeconds: 30 });
   emit({ name: `${method} training step, ${shape.name} shape, batch ${batch}`, ...stats, params });

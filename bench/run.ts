@@ -3,7 +3,7 @@ import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval } from './eval.js';
 import { benchSteps } from './methods.js';
-import { benchSynthetic, benchWikipedia } from './training.js';
+import { benchIncomplete, benchSynthetic, benchWikipedia } from './training.js';
 import { benchIndex, benchService } from './search.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
@@ -13,6 +13,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   'method-steps': benchSteps,
   wikipedia: benchWikipedia,
   synthetic: benchSynthetic,
+  incomplete: benchIncomplete,
   index: benchIndex,
   service: benchService,
 };

@@ -15,6 +15,7 @@ import { labelEmbeddings, readWordVectors } from '../graph/label-embeddings.js';
 import { encodeNpy } from '../data/formats/npy.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { basename } from 'node:path';
+import { dropModalities } from '../data/drop.js';
 import { collect, nonNegativeNumber, numberMap, positiveInt } from './options.js';
 
 interface WriteFlags {
@@ -24,6 +25,8 @@ interface WriteFlags {
   name?: string;
   labelEmbeddings?: string;
   labelEmbeddingsSource?: string;
+  drop?: string;
+  dropSeed?: string;
 }
 
 function withWriteFlags(command: Command): Command {
@@ -33,10 +36,13 @@ function withWriteFlags(command: Command): Command {
     .option('--force', 'replace an existing directory at --out')
     .option('--allow-nonfinite', 'keep NaN and Inf feature values instead of refusing them')
     .option('--label-embeddings <file[:var]>', 'C x d label-name vectors to ship with the data set (see xmodal label-embed)')
-    .option('--label-embeddings-source <text>', 'where the label vectors came from (default: the file name)');
+    .option('--label-embeddings-source <text>', 'where the label vectors came from (default: the file name)')
+    .option('--drop <modality=share,...>', 'simulate missing modalities: these shares of the training items lose that modality (e.g. image=0.4,text=0.4)')
+    .option('--drop-seed <n>', 'seed of --drop', '0');
 }
 
-async function save(spec: DatasetSpec, flags: WriteFlags): Promise<void> {
+async function save(input: DatasetSpec, flags: WriteFlags): Promise<void> {
+  const spec = flags.drop ? dropModalities(input, numberMap('--drop', flags.drop), Number(flags.dropSeed ?? 0)) : input;
   if (flags.name) spec.name = flags.name;
   if (flags.labelEmbeddings) {
     const m = await readMatrix(flags.labelEmbeddings);

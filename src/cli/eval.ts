@@ -88,7 +88,8 @@ async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
   const { dataset, method } = loaded;
   const split = loadSplit(dataset, dataset.split(o.split), method.modalities);
   const [a, b] = method.modalities as [string, string];
-  const result = await evaluateCrossModal({ embeddings: embedSplit(method, split), labels: split.labels, labelNames: dataset.labelNames }, [[a, b], [b, a]], {
+  const { embeddings, labels } = embedSplit(method, split);
+  const result = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames: dataset.labelNames }, [[a, b], [b, a]], {
     distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator,
   });
   const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}`;

@@ -28,3 +28,8 @@ export function numberMap(option: string, value: string): Record<string, number>
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+export function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UserError(`${option}: '${value}' is not one of ${allowed.join(', ')}`);
+  return value as T;
+}

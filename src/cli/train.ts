@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { train } from '../train/trainer.js';
-import { collect, nonNegativeNumber, positiveInt } from './options.js';
+import { collect, nonNegativeNumber, oneOf, positiveInt } from './options.js';
 import { trainReporter } from './progress.js';
 
 /** "--option key=value": numbers and booleans are parsed, lists are comma-separated strings. */
@@ -31,6 +31,12 @@ interface TrainFlags {
   selectOn: string;
   valFraction: string;
   trackTest?: boolean;
+  missing: string;
+  reconstruct?: boolean;
+  reconstructEpochs: string;
+  reconstructLr: string;
+  reconstructOptimizer: string;
+  reconstructArgOrder: string;
   resume?: boolean;
   force?: boolean;
   json?: boolean;
@@ -51,12 +57,19 @@ export function registerTrain(program: Command): void {
     .option('--select-on <split>', 'val (default) or test (the papers\' protocol, labelled as such)', 'val')
     .option('--val-fraction <f>', 'share of train carved out for validation when the data set has no val split', '0.1')
     .option('--track-test', 'also record test mAP every epoch (not used for selection)')
+    .option('--missing <mode>', 'items lacking a modality: mask (losses use only what an item has) or zero-fill (the official code)', 'mask')
+    .option('--reconstruct', 'after training, generate missing modalities with the model\'s generators and fine-tune (TPAMI modal reconstruction)')
+    .option('--reconstruct-epochs <n>', 'epochs of the reconstruction stage', '40')
+    .option('--reconstruct-lr <x>', 'its learning rate (official: SGD 1e-7 for MIRFlickr and MS-COCO, 1e-8 for NUS-WIDE)', '1e-7')
+    .option('--reconstruct-optimizer <name>', 'sgd (official) or adam', 'sgd')
+    .option('--reconstruct-arg-order <order>', 'paper (default) or official-code: main.py swaps alpha<->tau and beta<->gamma in this stage', 'paper')
     .option('--resume', 'continue an interrupted run exactly where its last checkpoint left it')
     .option('--force', 'replace an existing run directory')
     .option('--json', 'NDJSON events on stdout instead of progress')
     .action(async (f: TrainFlags) => {
       if (!f.resume && !f.data) throw new UserError('--data is required (except with --resume)');
       if (f.selectOn !== 'val' && f.selectOn !== 'test') throw new UserError(`--select-on: '${f.selectOn}' is not val or test`);
+      if (f.missing !== 'mask' && f.missing !== 'zero-fill') throw new UserError(`--missing: '${f.missing}' is not mask or zero-fill`);
       await train({
         method: f.method,
         ...(f.preset ? { preset: f.preset } : {}),
@@ -70,6 +83,15 @@ export function registerTrain(program: Command): void {
         selectOn: f.selectOn,
         valFraction: nonNegativeNumber('--val-fraction', f.valFraction),
         trackTest: f.trackTest ?? false,
+        missing: f.missing,
+        ...(f.reconstruct ? {
+          reconstruct: {
+            epochs: positiveInt('--reconstruct-epochs', f.reconstructEpochs),
+            lr: nonNegativeNumber('--reconstruct-lr', f.reconstructLr),
+            optimizer: oneOf('--reconstruct-optimizer', f.reconstructOptimizer, ['sgd', 'adam'] as const),
+            argOrder: oneOf('--reconstruct-arg-order', f.reconstructArgOrder, ['paper', 'official-code'] as const),
+          },
+        } : {}),
       }, { onEvent: trainReporter(f.json ?? false), resume: f.resume ?? false, force: f.force ?? false });
     });
 }

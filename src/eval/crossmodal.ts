@@ -10,6 +10,8 @@ export interface CrossModalInput {
   embeddings: Record<string, Matrix32>;
   labels: Uint8Array;
   labelNames: string[];
+  /** When modalities cover different items (missing modalities): the labels of each modality's rows. */
+  labelsOf?: Record<string, Uint8Array>;
   /** Items whose label row is all zero are never queries (their precision is undefined); they stay retrievable. */
 }
 
@@ -26,9 +28,11 @@ export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[s
     const q = input.embeddings[from];
     const r = input.embeddings[to];
     if (!q || !r) throw new UserError(`no embeddings for modality '${!q ? from : to}' (have: ${Object.keys(input.embeddings).join(', ')})`);
-    directions[`${from}->${to}`] = await evaluateRetrieval(q, r, labelRelevance(input.labels, input.labels, C), {
+    const ql = input.labelsOf?.[from] ?? input.labels;
+    const rl = input.labelsOf?.[to] ?? input.labels;
+    directions[`${from}->${to}`] = await evaluateRetrieval(q, r, labelRelevance(ql, rl, C), {
       ...options,
-      perClass: { labels: input.labels, classes: C, names: input.labelNames },
+      perClass: { labels: ql, classes: C, names: input.labelNames },
     });
   }
   const maps = Object.values(directions).map((d) => d.mAP);

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { gradReverse, rowNorms } from '../engine/ops.js';
+import { gatherRows, gradReverse, rowNorms } from '../engine/ops.js';
 import { cooccurrence, embeddingAdjacency, genA, genAdj } from '../graph/label-graph.js';
 import { applyLinear, BatchNorm, linear, Params, type Linear } from './layers.js';
 import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
@@ -74,7 +74,7 @@ class Dagnn implements Method {
   private readonly headWeights: tf.Variable[] = [];
   private readonly graphArtifacts: Record<string, unknown> = {};
 
-  constructor(readonly name: string, ctx: MethodContext, private readonly o: DagnnOptions) {
+  constructor(readonly name: string, ctx: MethodContext, private o: DagnnOptions) {
     const available = Object.keys(ctx.dims);
     this.modalities = o.modalities ?? available.slice(0, 2);
     if (this.modalities.length !== 2) throw new UserError(`${name} needs two modalities; the data set has ${available.join(', ') || 'none'}`);
@@ -159,11 +159,23 @@ class Dagnn implements Method {
     return tf.relu(applyLinear(e.fc, e.bn ? e.bn.apply(x, training) : x));
   }
 
-  private generate(i: 0 | 1, h: tf.Tensor): tf.Tensor {
+  /** G_ab (i = 0: first modality's embedding to second modality's features) or G_ba (i = 1). */
+  private generator(i: 0 | 1, h: tf.Tensor, training = true): tf.Tensor {
     const g = this.gen[i];
     const act = (t: tf.Tensor) => (g.act === 'relu' ? tf.relu(t) : tf.leakyRelu(t, 0.2));
-    const x = g.bn ? g.bn.apply(h, true) : h;
+    const x = g.bn ? g.bn.apply(h, training) : h;
     return act(applyLinear(g.fc2, act(applyLinear(g.fc1, x))));
+  }
+
+  configure(options: Record<string, unknown>): void {
+    this.o = parse({ ...this.o, ...options });
+  }
+
+  /** Modal reconstruction (methods.md 4.5): x_to = G(F_from(x_from)) in evaluation mode. */
+  generate(from: string, to: string, x: tf.Tensor): tf.Tensor {
+    const i = this.modalities.indexOf(from);
+    if (i < 0 || this.modalities.indexOf(to) !== 1 - i) throw new UserError(`${this.name} generates between ${this.modalities.join(' and ')}, not ${from} -> ${to}`);
+    return tf.tidy(() => this.generator(i as 0 | 1, this.encode(i as 0 | 1, x, false), false));
   }
 
   private discriminate(i: 0 | 1, x: tf.Tensor): tf.Tensor {
@@ -210,25 +222,44 @@ class Dagnn implements Method {
     const [ma, mb] = this.modalities as [string, string];
     const xa = batch.x[ma] as tf.Tensor;
     const xb = batch.x[mb] as tf.Tensor;
+    const ra = batch.rows[ma] as Int32Array;
+    const rb = batch.rows[mb] as Int32Array;
+    // Each modality's rows are the batch items that have it. Cross-modal terms use the items that have both;
+    // per-modality terms use every item that has that modality.
+    const complete = ra.length === batch.size && rb.length === batch.size;
     const u = this.encode(0, xa, true);
     const v = this.encode(1, xb, true);
+    const labelsA = complete ? batch.labels : tf.gather(batch.labels, ra);
+    const labelsB = complete ? batch.labels : tf.gather(batch.labels, rb);
+    let uPair = u;
+    let vPair = v;
+    let pairLabels = batch.labels;
+    if (!complete) {
+      const inB = new Map(Array.from(rb, (r, k) => [r, k]));
+      const ia: number[] = [];
+      const ib: number[] = [];
+      ra.forEach((r, k) => {
+        const j = inB.get(r);
+        if (j !== undefined) { ia.push(k); ib.push(j); }
+      });
+      uPair = ia.length ? gatherRows(u as tf.Tensor2D, ia) : tf.zeros([0, this.embeddingDim]);
+      vPair = ib.length ? gatherRows(v as tf.Tensor2D, ib) : tf.zeros([0, this.embeddingDim]);
+      pairLabels = tf.gather(labelsA, ia.length ? Int32Array.from(ia) : new Int32Array(0));
+    }
+    const views = complete ? undefined : { u, uLabels: labelsA, v, vLabels: labelsB };
     const Z = this.classifiers();
-    const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), batch.labels);
-    const fakeB = this.generate(0, u);
-    const fakeA = this.generate(1, v);
+    const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), labelsA, labelsB);
     // D_a: real first-modality features are class 1, generated ones class 0; D_b: generated class 1, real class 0.
     const adv = tf.addN([
-      modalityCrossEntropy(this.discriminate(0, xa), 1),
-      modalityCrossEntropy(this.discriminate(0, fakeA), 0),
-      modalityCrossEntropy(this.discriminate(1, fakeB), 1),
-      modalityCrossEntropy(this.discriminate(1, xb), 0),
+      ...(ra.length ? [modalityCrossEntropy(this.discriminate(0, xa), 1), modalityCrossEntropy(this.discriminate(1, this.generator(0, u)), 1)] : []),
+      ...(rb.length ? [modalityCrossEntropy(this.discriminate(0, this.generator(1, v)), 0), modalityCrossEntropy(this.discriminate(1, xb), 0)] : []),
     ]) as tf.Scalar;
     if (this.o.variant === 'aaai') {
-      const sim = labelSimilarityLoss(u, v, batch.labels);
+      const sim = labelSimilarityLoss(uPair, vPair, pairLabels, views);
       const total = tf.addN([cls, tf.mul(sim, this.o.simWeight), tf.mul(adv, this.o.beta)]) as tf.Scalar;
       return { total, terms: { cls, sim, adv } };
     }
-    const con = softContrastiveLoss(u, v, batch.labels, { tau: this.o.tau, gamma: this.o.gamma, lseFactor: this.o.lseFactor, labelSimilarity: this.o.labelSimilarity });
+    const con = softContrastiveLoss(uPair, vPair, pairLabels, { tau: this.o.tau, gamma: this.o.gamma, lseFactor: this.o.lseFactor, labelSimilarity: this.o.labelSimilarity }, views);
     const total = tf.addN([tf.mul(cls, this.o.alpha), con, tf.mul(adv, this.o.beta)]) as tf.Scalar;
     return { total, terms: { cls, con, adv } };
   }

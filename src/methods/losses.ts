@@ -11,12 +11,23 @@ export function cosineScores(features: tf.Tensor, classifiers: tf.Tensor): tf.Te
   });
 }
 
-/** cla_loss: mean over items of the L2 norm (not squared) of prediction minus labels, summed over both views. */
-export function classificationLoss(predA: tf.Tensor, predB: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+/**
+ * cla_loss: mean over items of the L2 norm (not squared) of prediction minus labels, summed over both views.
+ * With missing modalities each view has its own items: `labelsB` are the second view's labels.
+ */
+export function classificationLoss(predA: tf.Tensor, predB: tf.Tensor, labels: tf.Tensor, labelsB: tf.Tensor = labels): tf.Scalar {
   return tf.tidy(() => {
-    const term = (p: tf.Tensor) => tf.mean(tf.sqrt(tf.sum(tf.square(tf.sub(p, labels)), 1)));
-    return tf.add(term(predA), term(predB)) as tf.Scalar;
+    const term = (p: tf.Tensor, y: tf.Tensor) => (p.shape[0] ? tf.mean(tf.sqrt(tf.sum(tf.square(tf.sub(p, y)), 1))) : tf.scalar(0));
+    return tf.add(term(predA, labels), term(predB, labelsB)) as tf.Scalar;
   });
+}
+
+/** The items of each view for the intra-modal terms, when they differ from the paired items (missing modalities). */
+export interface Views {
+  u: tf.Tensor;
+  uLabels: tf.Tensor;
+  v: tf.Tensor;
+  vLabels: tf.Tensor;
 }
 
 /** Cosine matrix with the official clamp of the norm product at 1e-6. */
@@ -29,14 +40,15 @@ function cosineMatrix(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * DSCMR's label-similarity loss (mdl_loss, the AAAI term): theta = cos/2, S = Y Y^T (shared label count,
  * not clamped); for (U,U), (U,V), (V,V): mean of log(1 + e^theta) - S theta; summed.
  */
-export function labelSimilarityLoss(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+export function labelSimilarityLoss(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, views?: Views): tf.Scalar {
   return tf.tidy(() => {
-    const sim = tf.matMul(labels, labels, false, true);
-    const term = (a: tf.Tensor, b: tf.Tensor) => {
+    const term = (a: tf.Tensor, la: tf.Tensor, b: tf.Tensor, lb: tf.Tensor) => {
+      if (!a.shape[0] || !b.shape[0]) return tf.scalar(0);
       const theta = tf.div(cosineMatrix(a, b), 2);
-      return tf.mean(tf.sub(tf.log(tf.add(tf.exp(theta), 1)), tf.mul(sim, theta)));
+      return tf.mean(tf.sub(tf.log(tf.add(tf.exp(theta), 1)), tf.mul(tf.matMul(la, lb, false, true), theta)));
     };
-    return tf.addN([term(u, u), term(u, v), term(v, v)]) as tf.Scalar;
+    const w = views ?? { u, uLabels: labels, v, vLabels: labels };
+    return tf.addN([term(w.u, w.uLabels, w.u, w.uLabels), term(u, labels, v, labels), term(w.v, w.vLabels, w.v, w.vLabels)]) as tf.Scalar;
   });
 }
 
@@ -49,32 +61,38 @@ export interface ContrastiveOptions {
   labelSimilarity: 'binary' | 'jaccard';
 }
 
-/** soft_con_loss of the TPAMI paper (methods.md 4.3). */
-export function softContrastiveLoss(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, o: ContrastiveOptions): tf.Scalar {
+/**
+ * soft_con_loss of the TPAMI paper (methods.md 4.3). u and v are paired rows (the same items); with missing
+ * modalities, `views` gives every item of each modality for the intra-modal terms.
+ */
+export function softContrastiveLoss(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, o: ContrastiveOptions, views?: Views): tf.Scalar {
   return tf.tidy(() => {
-    const un = l2Normalize(u as tf.Tensor2D);
-    const vn = l2Normalize(v as tf.Tensor2D);
-    const s12 = tf.div(tf.matMul(un, vn, false, true), o.tau);
-    const s11 = tf.div(tf.matMul(un, un, false, true), o.tau);
-    const s22 = tf.div(tf.matMul(vn, vn, false, true), o.tau);
-    const shared = tf.matMul(labels, labels, false, true);
-    let sim: tf.Tensor;
-    if (o.labelSimilarity === 'jaccard') {
-      const counts = tf.sum(labels, 1, true);
-      const union = tf.sub(tf.add(counts, tf.transpose(counts)), shared);
-      sim = tf.div(shared, tf.maximum(union, 1e-6));
-    } else {
-      sim = tf.minimum(shared, 1);
-    }
-    const n = labels.shape[0];
-    const pInter = tf.div(sim, tf.maximum(tf.sum(sim, 1, true), 1e-6));
-    const intra = tf.relu(tf.sub(sim, tf.eye(n)));
-    const pIntra = tf.div(intra, tf.maximum(tf.sum(intra, 1, true), 1e-6));
+    const similarity = (a: tf.Tensor, b: tf.Tensor) => {
+      const shared = tf.matMul(a, b, false, true);
+      if (o.labelSimilarity !== 'jaccard') return tf.minimum(shared, 1);
+      const union = tf.sub(tf.add(tf.sum(a, 1, true), tf.transpose(tf.sum(b, 1, true))), shared);
+      return tf.div(shared, tf.maximum(union, 1e-6));
+    };
     const logits = (s: tf.Tensor) => tf.sub(s, logSumExp(tf.mul(s, o.lseFactor), 1, true));
     const expected = (p: tf.Tensor, s: tf.Tensor) => tf.mean(tf.sum(tf.mul(p, logits(s)), 1));
-    const inter = tf.add(expected(pInter, s12), expected(pInter, tf.transpose(s12)));
-    const intraTerm = tf.add(expected(pIntra, s11), expected(pIntra, s22));
-    return tf.neg(tf.add(inter, tf.mul(intraTerm, o.gamma))) as tf.Scalar;
+    const normalize = (x: tf.Tensor) => l2Normalize(x as tf.Tensor2D);
+    let inter: tf.Tensor = tf.scalar(0);
+    if (u.shape[0]) {
+      const s12 = tf.div(tf.matMul(normalize(u), normalize(v), false, true), o.tau);
+      const sim = similarity(labels, labels);
+      const pInter = tf.div(sim, tf.maximum(tf.sum(sim, 1, true), 1e-6));
+      inter = tf.add(expected(pInter, s12), expected(pInter, tf.transpose(s12)));
+    }
+    const intraTerm = (x: tf.Tensor, y: tf.Tensor) => {
+      if (!x.shape[0]) return tf.scalar(0);
+      const xn = normalize(x);
+      const s = tf.div(tf.matMul(xn, xn, false, true), o.tau);
+      const intra = tf.relu(tf.sub(similarity(y, y), tf.eye(x.shape[0])));
+      return expected(tf.div(intra, tf.maximum(tf.sum(intra, 1, true), 1e-6)), s);
+    };
+    const w = views ?? { u, uLabels: labels, v, vLabels: labels };
+    const intra = tf.add(intraTerm(w.u, w.uLabels), intraTerm(w.v, w.vLabels));
+    return tf.neg(tf.add(inter, tf.mul(intra, o.gamma))) as tf.Scalar;
   });
 }
 

@@ -3,9 +3,11 @@
 import type * as tf from '@tensorflow/tfjs';
 
 export interface Batch {
-  /** Modality name -> batch x dim features. */
+  /** Modality name -> features of the batch items that have the modality (rows x dim), in batch order. */
   x: Record<string, tf.Tensor>;
-  /** batch x C multi-hot labels (float32). */
+  /** Modality name -> the batch positions of x's rows (0..size-1 when every item has the modality). */
+  rows: Record<string, Int32Array>;
+  /** batch x C multi-hot labels (float32), every item. */
   labels: tf.Tensor;
   size: number;
 }
@@ -33,6 +35,13 @@ export interface Method {
   losses(batch: Batch, ctx: StepContext): LossTerms;
   /** After each optimiser step: apply buffered updates (batch-norm running statistics). */
   afterStep(): void;
+  /**
+   * Evaluation-mode features of modality `to` generated from modality `from` (methods with cross-modal
+   * generators; used to reconstruct missing modalities). Undefined when the method has none.
+   */
+  generate?(from: string, to: string, x: tf.Tensor): tf.Tensor;
+  /** Changes loss hyper-parameters between training stages (validated like creation options). */
+  configure?(options: Record<string, unknown>): void;
   /** Evaluation-mode embedding of one modality into the common space. */
   embed(modality: string, x: tf.Tensor): tf.Tensor;
   /** Method-specific things a run keeps (label graph, label vectors), JSON-serialisable. */

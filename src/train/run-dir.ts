@@ -17,6 +17,8 @@ export interface EpochRecord {
   selection: { split: string; mAP: Record<string, number>; average: number };
   /** Test mAP when tracked; never used for selection under selectOn=val. */
   test?: { mAP: Record<string, number>; average: number };
+  /** Set for epochs of a later stage (modal reconstruction). */
+  stage?: string;
 }
 
 export interface CheckpointMeta {

@@ -7,25 +7,33 @@ import type { Matrix32 } from '../eval/similarity.js';
 export interface SplitData {
   /** Data set item indices of the split's usable items. */
   items: Int32Array;
+  /** Row per item; rows of items lacking the modality are zero and flagged absent in `present`. */
   features: Record<string, Float32Array>;
+  present: Record<string, Uint8Array>;
   dims: Record<string, number>;
   labels: Uint8Array;
   classes: number;
-  /** Items left out because they lack one of the modalities. */
+  /** Items left out (lacking every modality, or, with `complete`, any). */
   skipped: number;
 }
 
-/** Items of `indices` that have every one of `modalities`, with their features and labels. */
-export function loadSplit(ds: Dataset, indices: Int32Array, modalities: string[]): SplitData {
+/**
+ * Items of `indices` with their features, presence and labels: by default every item that has at least one of
+ * `modalities`; with `complete`, only items that have all of them; with `zeroFill`, absent features count as
+ * present zero vectors (the official code's behaviour, an explicit option).
+ */
+export function loadSplit(ds: Dataset, indices: Int32Array, modalities: string[], options: { complete?: boolean; zeroFill?: boolean } = {}): SplitData {
   const present = modalities.map((m) => ds.present(m, indices));
-  const keep = indices.filter((_, k) => present.every((p) => p[k]));
+  const keep = indices.filter((_, k) => (options.complete ? present.every((p) => p[k]) : present.some((p) => p[k])));
   const features: Record<string, Float32Array> = {};
+  const presence: Record<string, Uint8Array> = {};
   const dims: Record<string, number> = {};
   for (const m of modalities) {
     features[m] = ds.features(m, keep);
+    presence[m] = options.zeroFill ? new Uint8Array(keep.length).fill(1) : ds.present(m, keep);
     dims[m] = ds.modality(m).dim;
   }
-  return { items: keep, features, dims, labels: ds.labels(keep), classes: ds.labelNames.length, skipped: indices.length - keep.length };
+  return { items: keep, features, present: presence, dims, labels: ds.labels(keep), classes: ds.labelNames.length, skipped: indices.length - keep.length };
 }
 
 function rows(data: Float32Array, dim: number, positions: ArrayLike<number>): Float32Array {
@@ -37,35 +45,80 @@ function rows(data: Float32Array, dim: number, positions: ArrayLike<number>): Fl
   return out;
 }
 
-/** A batch of the split's positions (0..items-1) as tensors; the caller disposes them. */
+/**
+ * A batch of the split's positions (0..items-1) as tensors; each modality holds only the items that have it,
+ * so no absent (zero) feature reaches a loss. The caller disposes the tensors.
+ */
 export function makeBatch(split: SplitData, positions: ArrayLike<number>): Batch {
   const x: Record<string, tf.Tensor2D> = {};
+  const batchRows: Record<string, Int32Array> = {};
   for (const [m, data] of Object.entries(split.features)) {
     const dim = split.dims[m] as number;
-    x[m] = tf.tensor2d(rows(data, dim, positions), [positions.length, dim]);
+    const present = split.present[m] as Uint8Array;
+    const here: number[] = [];
+    for (let k = 0; k < positions.length; k++) if (present[positions[k] as number]) here.push(k);
+    batchRows[m] = Int32Array.from(here);
+    x[m] = tf.tensor2d(rows(data, dim, here.map((k) => positions[k] as number)), [here.length, dim]);
   }
   const labels = new Float32Array(positions.length * split.classes);
   for (let k = 0; k < positions.length; k++) {
     const p = positions[k] as number;
     for (let c = 0; c < split.classes; c++) labels[k * split.classes + c] = split.labels[p * split.classes + c] as number;
   }
-  return { x, labels: tf.tensor2d(labels, [positions.length, split.classes]), size: positions.length };
+  return { x, rows: batchRows, labels: tf.tensor2d(labels, [positions.length, split.classes]), size: positions.length };
 }
 
-/** Evaluation-mode embeddings of every item of the split, per modality. */
-export function embedSplit(method: Method, split: SplitData, batchSize = 1024): Record<string, Matrix32> {
-  const out: Record<string, Matrix32> = {};
-  const n = split.items.length;
+/** Evaluation-mode embeddings of the split's items that have each modality, with those items' labels. */
+export function embedSplit(method: Method, split: SplitData, batchSize = 1024): { embeddings: Record<string, Matrix32>; labels: Record<string, Uint8Array> } {
+  const embeddings: Record<string, Matrix32> = {};
+  const labels: Record<string, Uint8Array> = {};
   for (const m of method.modalities) {
     const dim = split.dims[m] as number;
+    const here = Array.from(split.present[m] as Uint8Array, (p, k) => (p ? k : -1)).filter((k) => k >= 0);
+    const features = rows(split.features[m] as Float32Array, dim, here);
+    const n = here.length;
     const data = new Float32Array(n * method.embeddingDim);
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const emb = tf.tidy(() => method.embed(m, tf.tensor2d((split.features[m] as Float32Array).subarray(start * dim, (start + count) * dim), [count, dim])));
+      const emb = tf.tidy(() => method.embed(m, tf.tensor2d(features.subarray(start * dim, (start + count) * dim), [count, dim])));
       data.set(emb.dataSync() as Float32Array, start * method.embeddingDim);
       emb.dispose();
     }
-    out[m] = { rows: n, cols: method.embeddingDim, data };
+    embeddings[m] = { rows: n, cols: method.embeddingDim, data };
+    const C = split.classes;
+    labels[m] = Uint8Array.from({ length: n * C }, (_, i) => split.labels[(here[Math.floor(i / C)] as number) * C + (i % C)] as number);
   }
-  return out;
+  return { embeddings, labels };
+}
+
+/**
+ * Modal reconstruction (methods.md 4.5): each missing feature generated from the item's other modality by the
+ * method's generators (evaluation mode, no gradient). Returns the completed split and the positions of complete,
+ * first-modality-only and second-modality-only items.
+ */
+export function reconstructMissing(method: Method, split: SplitData): { split: SplitData; pools: [number[], number[], number[]] } {
+  if (!method.generate) throw new Error(`${method.name} has no generators to reconstruct missing modalities`);
+  const [a, b] = method.modalities as [string, string];
+  const pa = split.present[a] as Uint8Array;
+  const pb = split.present[b] as Uint8Array;
+  const pools: [number[], number[], number[]] = [[], [], []];
+  for (let k = 0; k < split.items.length; k++) {
+    if (pa[k] && pb[k]) pools[0].push(k);
+    else if (pa[k]) pools[1].push(k);
+    else if (pb[k]) pools[2].push(k);
+  }
+  const features = { ...split.features, [a]: (split.features[a] as Float32Array).slice(), [b]: (split.features[b] as Float32Array).slice() };
+  const fill = (from: string, to: string, positions: number[]) => {
+    if (!positions.length) return;
+    const dFrom = split.dims[from] as number;
+    const dTo = split.dims[to] as number;
+    const generated = tf.tidy(() => method.generate!(from, to, tf.tensor2d(rows(split.features[from] as Float32Array, dFrom, positions), [positions.length, dFrom])));
+    const data = generated.dataSync() as Float32Array;
+    generated.dispose();
+    positions.forEach((p, i) => (features[to] as Float32Array).set(data.subarray(i * dTo, (i + 1) * dTo), p * dTo));
+  };
+  fill(a, b, pools[1]);
+  fill(b, a, pools[2]);
+  const all = new Uint8Array(split.items.length).fill(1);
+  return { split: { ...split, features, present: { ...split.present, [a]: all, [b]: all } }, pools };
 }

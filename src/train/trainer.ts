@@ -11,13 +11,14 @@ import { UserError } from '../errors.js';
 import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
 import { markdownTable, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
-import type { Method, TrainingDefaults } from '../methods/method.js';
+import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
 import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
-import { embedSplit, loadSplit, makeBatch, type SplitData } from './split-data.js';
+import { embedSplit, loadSplit, makeBatch, reconstructMissing, type SplitData } from './split-data.js';
+import { Sgd } from '../engine/sgd.js';
 import { carveValidation } from './splits.js';
 
 export type TrainEvent =
@@ -58,7 +59,8 @@ function sha256(path: string): string {
 
 async function evaluateSplit(method: Method, split: SplitData, labelNames: string[]): Promise<CrossModalResult> {
   const [a, b] = method.modalities as [string, string];
-  return evaluateCrossModal({ embeddings: embedSplit(method, split), labels: split.labels, labelNames }, [[a, b], [b, a]], { ks: [], recallKs: [], curvePoints: 2 });
+  const { embeddings, labels } = embedSplit(method, split);
+  return evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames }, [[a, b], [b, a]], { ks: [], recallKs: [], curvePoints: 2 });
 }
 
 const maps = (r: CrossModalResult) => Object.fromEntries(Object.entries(r.directions).map(([k, v]) => [k, v.mAP]));
@@ -134,10 +136,10 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     seed: config.seed,
   });
   const modalities = method.modalities;
-  const trainData = loadSplit(ds, trainItems, modalities);
+  const trainData = loadSplit(ds, trainItems, modalities, { zeroFill: config.missing === 'zero-fill' });
   const selectionData = loadSplit(ds, selectionItems, modalities);
   const testData = ds.splitNames.includes('test') ? loadSplit(ds, ds.split('test'), modalities) : undefined;
-  if (trainData.items.length === 0) throw new UserError(`${ds.dir}: no training item has both ${modalities.join(' and ')}`);
+  if (trainData.items.length === 0) throw new UserError(`${ds.dir}: no training item has ${modalities.join(' or ')}`);
   if (!options.resume) writeFileAtomically(paths.artifacts, JSON.stringify(method.artifacts()) + '\n');
   const optimizer = new Adam(method.trainableVariables(), { lr: training.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8, weightDecay: training.weightDecay });
 
@@ -156,31 +158,31 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   const n = trainData.items.length;
   const steps = Math.ceil(n / training.batchSize);
   let lastCheckpoint = performance.now();
-  for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
-    const started = performance.now();
-    const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
-    const sums: Record<string, number> = {};
-    for (let s = 0; s < steps; s++) {
-      const batch = makeBatch(trainData, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
-      let terms: Record<string, tf.Scalar> = {};
-      const loss = optimizer.minimize(() => {
-        const result = method.losses(batch, { progress: (epoch - 1 + s / steps) / training.epochs });
-        terms = Object.fromEntries(Object.entries(result.terms).map(([k, v]) => [k, tf.keep(v)]));
-        return result.total;
-      });
-      method.afterStep();
-      for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + (v.dataSync()[0] as number);
-      sums.total = (sums.total ?? 0) + loss;
-      tf.dispose([...Object.values(terms), ...Object.values(batch.x), batch.labels]);
-      if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
-      emit({ type: 'step', epoch, epochs: training.epochs, step: s + 1, steps, loss });
-    }
+  const reconstruct = config.reconstruct;
+  const totalEpochs = training.epochs + (reconstruct?.epochs ?? 0);
+  // One optimisation step on a batch; returns the loss. Shared by both stages.
+  const step = (opt: { minimize(f: () => tf.Scalar): number }, batch: Batch, progress: number, sums: Record<string, number>): number => {
+    let terms: Record<string, tf.Scalar> = {};
+    const loss = opt.minimize(() => {
+      const result = method.losses(batch, { progress });
+      terms = Object.fromEntries(Object.entries(result.terms).map(([k, v]) => [k, tf.keep(v)]));
+      return result.total;
+    });
+    method.afterStep();
+    for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + (v.dataSync()[0] as number);
+    sums.total = (sums.total ?? 0) + loss;
+    tf.dispose([...Object.values(terms), ...Object.values(batch.x), batch.labels]);
+    return loss;
+  };
+  // Evaluation, selection, the metrics line; returns whether the epoch is the best so far.
+  const endEpoch = async (epoch: number, started: number, sums: Record<string, number>, stepsDone: number, stage: string): Promise<EpochRecord> => {
     const selection = await evaluateSplit(method, selectionData, ds.labelNames);
     const record: EpochRecord = {
       epoch,
       seconds: (performance.now() - started) / 1000,
-      losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])),
+      losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / stepsDone])),
       selection: { split: config.selectOn === 'test' ? 'test' : 'val', mAP: maps(selection), average: selection.averageMAP },
+      ...(stage !== 'main' ? { stage } : {}),
     };
     if (config.trackTest && testData && config.selectOn !== 'test') {
       const test = await evaluateSplit(method, testData, ds.labelNames);
@@ -193,12 +195,26 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       saveBest(out, method, { epoch, score: bestScore });
     }
     appendEpoch(out, record);
+    emit({ type: 'epoch', epochs: totalEpochs, record, best: improved });
+    return record;
+  };
+
+  for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
+    const started = performance.now();
+    const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
+    const sums: Record<string, number> = {};
+    for (let s = 0; s < steps; s++) {
+      const batch = makeBatch(trainData, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
+      const loss = step(optimizer, batch, (epoch - 1 + s / steps) / training.epochs, sums);
+      if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
+      emit({ type: 'step', epoch, epochs: totalEpochs, step: s + 1, steps, loss });
+    }
+    await endEpoch(epoch, started, sums, steps, 'main');
     // A checkpoint holds the model and both Adam moments; writing one every epoch would cost more than the epoch.
     if (epoch === training.epochs || options.stopAfterEpoch === epoch || performance.now() - lastCheckpoint >= config.checkpointSeconds * 1000) {
       saveCheckpoint(out, method, optimizer, { epoch, bestEpoch, bestScore, step: optimizer.iterations });
       lastCheckpoint = performance.now();
     }
-    emit({ type: 'epoch', epochs: training.epochs, record, best: improved });
     if (options.stopAfterEpoch === epoch) {
       method.dispose();
       optimizer.dispose();
@@ -206,12 +222,49 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     }
   }
 
+  if (reconstruct) {
+    // Stage 2, modal reconstruction (methods.md 4.5), from the selected model. Not checkpointed: an interrupted
+    // stage 2 is run again from the selected model by --resume.
+    loadModelState(method, paths.best);
+    if (reconstruct.argOrder === 'official-code') {
+      // main.py passes (temp, gamma, alpha, beta) where train_model_incomplete expects (alpha, beta, temp, gamma).
+      const o = config.resolved.options as { alpha: number; beta: number; tau: number; gamma: number };
+      method.configure?.({ alpha: o.tau, beta: o.gamma, tau: o.alpha, gamma: o.beta });
+    }
+    const stage2 = reconstruct.optimizer === 'sgd'
+      ? new Sgd(method.trainableVariables(), reconstruct.lr)
+      : new Adam(method.trainableVariables(), { lr: reconstruct.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8 });
+    for (let e = 1; e <= reconstruct.epochs; e++) {
+      const epoch = training.epochs + e;
+      const started = performance.now();
+      const filled = reconstructMissing(method, trainData);
+      const rng = createRng(stepSeed(config.seed, epoch));
+      const pools = filled.pools.map((p) => Array.from(permutation(rng, p.length), (i) => p[i] as number));
+      const cursor = [0, 0, 0];
+      const shares = [Math.round(training.batchSize / 5), Math.round((2 * training.batchSize) / 5)];
+      shares.push(training.batchSize - (shares[0] as number) - (shares[1] as number));
+      const sums: Record<string, number> = {};
+      for (let s = 0; s < steps; s++) {
+        const positions: number[] = [];
+        pools.forEach((pool, k) => {
+          for (let i = 0; i < (shares[k] as number) && pool.length; i++) positions.push(pool[cursor[k]!++ % pool.length] as number);
+        });
+        const loss = step(stage2, makeBatch(filled.split, positions), 1, sums);
+        if (!Number.isFinite(loss)) throw new UserError(`reconstruction stage diverged at epoch ${epoch}: the loss is ${loss} (try a lower reconstruction lr)`);
+        emit({ type: 'step', epoch, epochs: totalEpochs, step: s + 1, steps, loss });
+      }
+      await endEpoch(epoch, started, sums, steps, 'reconstruction');
+    }
+    stage2.dispose();
+  }
+
   // The selected model, evaluated once on test with the papers' protocol and every other metric.
   loadModelState(method, paths.best);
   let test: CrossModalResult | undefined;
   if (testData) {
     const [a, b] = method.modalities as [string, string];
-    test = await evaluateCrossModal({ embeddings: embedSplit(method, testData), labels: testData.labels, labelNames: ds.labelNames }, [[a, b], [b, a]]);
+    const { embeddings, labels } = embedSplit(method, testData);
+    test = await evaluateCrossModal({ embeddings, labels: testData.labels, labelsOf: labels, labelNames: ds.labelNames }, [[a, b], [b, a]]);
     const report = serializeReport({ title: `${config.method} on ${ds.name}: test split, model selected by ${config.selection}`, directions: test.directions, averageMAP: test.averageMAP });
     writeFileAtomically(paths.result, JSON.stringify({ ...report, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
     writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\n${markdownTable(report)}\n`);
