@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { gatherRows, gradReverse, rowNorms } from '../engine/ops.js';
+import { gradReverse, rowNorms } from '../engine/ops.js';
+import { pairedViews } from './pairs.js';
 import { cooccurrence, embeddingAdjacency, genA, genAdj } from '../graph/label-graph.js';
 import { applyLinear, BatchNorm, linear, Params, type Linear } from './layers.js';
 import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
@@ -222,44 +223,28 @@ class Dagnn implements Method {
     const [ma, mb] = this.modalities as [string, string];
     const xa = batch.x[ma] as tf.Tensor;
     const xb = batch.x[mb] as tf.Tensor;
-    const ra = batch.rows[ma] as Int32Array;
-    const rb = batch.rows[mb] as Int32Array;
     // Each modality's rows are the batch items that have it. Cross-modal terms use the items that have both;
     // per-modality terms use every item that has that modality.
-    const complete = ra.length === batch.size && rb.length === batch.size;
     const u = this.encode(0, xa, true);
     const v = this.encode(1, xb, true);
-    const labelsA = complete ? batch.labels : tf.gather(batch.labels, ra);
-    const labelsB = complete ? batch.labels : tf.gather(batch.labels, rb);
-    let uPair = u;
-    let vPair = v;
-    let pairLabels = batch.labels;
-    if (!complete) {
-      const inB = new Map(Array.from(rb, (r, k) => [r, k]));
-      const ia: number[] = [];
-      const ib: number[] = [];
-      ra.forEach((r, k) => {
-        const j = inB.get(r);
-        if (j !== undefined) { ia.push(k); ib.push(j); }
-      });
-      uPair = ia.length ? gatherRows(u as tf.Tensor2D, ia) : tf.zeros([0, this.embeddingDim]);
-      vPair = ib.length ? gatherRows(v as tf.Tensor2D, ib) : tf.zeros([0, this.embeddingDim]);
-      pairLabels = tf.gather(labelsA, ia.length ? Int32Array.from(ia) : new Int32Array(0));
-    }
-    const views = complete ? undefined : { u, uLabels: labelsA, v, vLabels: labelsB };
+    const views = pairedViews(batch, ma, mb, this.embeddingDim);
+    const { labelsA, labelsB, pairLabels } = views;
+    const uPair = views.pairA(u);
+    const vPair = views.pairB(v);
+    const intraViews = views.complete ? undefined : { u, uLabels: labelsA, v, vLabels: labelsB };
     const Z = this.classifiers();
     const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), labelsA, labelsB);
     // D_a: real first-modality features are class 1, generated ones class 0; D_b: generated class 1, real class 0.
     const adv = tf.addN([
-      ...(ra.length ? [modalityCrossEntropy(this.discriminate(0, xa), 1), modalityCrossEntropy(this.discriminate(1, this.generator(0, u)), 1)] : []),
-      ...(rb.length ? [modalityCrossEntropy(this.discriminate(0, this.generator(1, v)), 0), modalityCrossEntropy(this.discriminate(1, xb), 0)] : []),
+      ...(xa.shape[0] ? [modalityCrossEntropy(this.discriminate(0, xa), 1), modalityCrossEntropy(this.discriminate(1, this.generator(0, u)), 1)] : []),
+      ...(xb.shape[0] ? [modalityCrossEntropy(this.discriminate(0, this.generator(1, v)), 0), modalityCrossEntropy(this.discriminate(1, xb), 0)] : []),
     ]) as tf.Scalar;
     if (this.o.variant === 'aaai') {
-      const sim = labelSimilarityLoss(uPair, vPair, pairLabels, views);
+      const sim = labelSimilarityLoss(uPair, vPair, pairLabels, intraViews);
       const total = tf.addN([cls, tf.mul(sim, this.o.simWeight), tf.mul(adv, this.o.beta)]) as tf.Scalar;
       return { total, terms: { cls, sim, adv } };
     }
-    const con = softContrastiveLoss(uPair, vPair, pairLabels, { tau: this.o.tau, gamma: this.o.gamma, lseFactor: this.o.lseFactor, labelSimilarity: this.o.labelSimilarity }, views);
+    const con = softContrastiveLoss(uPair, vPair, pairLabels, { tau: this.o.tau, gamma: this.o.gamma, lseFactor: this.o.lseFactor, labelSimilarity: this.o.labelSimilarity }, intraViews);
     const total = tf.addN([tf.mul(cls, this.o.alpha), con, tf.mul(adv, this.o.beta)]) as tf.Scalar;
     return { total, terms: { cls, con, adv } };
   }

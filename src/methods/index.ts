@@ -1,2 +1,4 @@
 // Importing this module registers every built-in method.
 import './dagnn.js';
+import './dscmr.js';
+import './acmr.js';

@@ -11,10 +11,12 @@ import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';
 const dir = tempDir();
 const data = tinyDataset(dir);
 
-for (const method of ['dagnn', 'pgnn-con', 'ignn-con']) {
+const small: Record<string, Record<string, unknown>> = { dscmr: { hiddenDim: 32, commonDim: 32 }, acmr: { hiddenA: 32, hiddenB: 16, commonDim: 16 } };
+
+for (const method of ['dagnn', 'pgnn-con', 'ignn-con', 'dscmr', 'acmr']) {
   test(`${method} overfits a tiny data set (mAP on its training items)`, async () => {
     const result = await train({
-      method, options: tinyOptions, data, out: join(dir, `overfit-${method}`), epochs: 40, batchSize: 20, lr: 2e-3, beta1: 0.5, selectOn: 'test', seed: 1,
+      method, options: small[method] ?? tinyOptions, data, out: join(dir, `overfit-${method}`), epochs: 40, batchSize: 20, lr: 2e-3, beta1: 0.5, selectOn: 'test', seed: 1,
     });
     assert.ok(result.test, 'a test result');
     for (const [direction, r] of Object.entries(result.test.directions)) assert.ok(r.mAP > 0.9, `${method} ${direction} mAP ${r.mAP}`);
@@ -50,7 +52,7 @@ test('--resume continues an interrupted run to exactly the same model', async ()
 });
 
 test('bad configurations give user errors', async () => {
-  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con\)/.test(e.message));
+  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con, dscmr, acmr\)/.test(e.message));
   await assert.rejects(train({ method: 'pgnn-con', options: { tau: -1 }, data, out: join(dir, 'bad2') }), /method option tau/);
   await assert.rejects(train({ method: 'pgnn-con', preset: 'imagenet', data, out: join(dir, 'bad3') }), /unknown preset 'imagenet'/);
   await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'overfit-dagnn') }), /already exists \(use --resume/);
