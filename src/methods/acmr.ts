@@ -7,13 +7,13 @@
 // softmax cross-entropy, and one optimiser plays the minimax through the reversal (the demo alternates two).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { UserError } from '../errors.js';
 import { gradReverse } from '../engine/ops.js';
-import { applyLinear, linear, Params, type Linear } from './layers.js';
+import { applyLinear, linear, type Linear } from './layers.js';
 import { modalityCrossEntropy } from './losses.js';
-import type { Batch, LossTerms, Method, MethodContext, MethodFactory, StepContext } from './method.js';
+import type { Batch, LossTerms, MethodContext, MethodFactory, StepContext } from './method.js';
 import { pairedViews } from './pairs.js';
 import { register } from './registry.js';
+import { parseOptionsWith, TwoTower } from './two-tower.js';
 
 const OptionsSchema = z.object({
   hiddenA: z.number().int().positive(),
@@ -26,22 +26,14 @@ const OptionsSchema = z.object({
 }).strict();
 type AcmrOptions = z.infer<typeof OptionsSchema>;
 
-class Acmr implements Method {
-  readonly name = 'acmr';
-  readonly modalities: string[];
-  readonly embeddingDim: number;
-  private readonly p: Params;
+class Acmr extends TwoTower {
   private readonly proj: [[Linear, Linear], [Linear, Linear]];
   private readonly classifier: Linear;
   private readonly domain: [Linear, Linear, Linear];
 
   constructor(ctx: MethodContext, private readonly o: AcmrOptions) {
-    const available = Object.keys(ctx.dims);
-    this.modalities = o.modalities ?? available.slice(0, 2);
-    if (this.modalities.length !== 2 || this.modalities.some((m) => !(m in ctx.dims))) throw new UserError(`acmr needs two of the data set's modalities (${available.join(', ')})`);
+    super('acmr', ctx, o.modalities, o.commonDim);
     const [a, b] = this.modalities as [string, string];
-    this.embeddingDim = o.commonDim;
-    this.p = new Params(ctx.seed);
     this.proj = [
       [linear(this.p, 'img.fc1', ctx.dims[a] as number, o.hiddenA), linear(this.p, 'img.fc2', o.hiddenA, o.commonDim)],
       [linear(this.p, 'txt.fc1', ctx.dims[b] as number, o.hiddenB), linear(this.p, 'txt.fc2', o.hiddenB, o.commonDim)],
@@ -52,7 +44,7 @@ class Acmr implements Method {
     this.domain = [linear(this.p, 'domain.fc1', o.commonDim, h1), linear(this.p, 'domain.fc2', h1, h2), linear(this.p, 'domain.fc3', h2, 2)];
   }
 
-  private encode(i: 0 | 1, x: tf.Tensor): tf.Tensor {
+  protected encode(i: 0 | 1, x: tf.Tensor): tf.Tensor {
     const [fc1, fc2] = this.proj[i];
     return tf.tanh(applyLinear(fc2, tf.tanh(applyLinear(fc1, x))));
   }
@@ -94,23 +86,6 @@ class Acmr implements Method {
     return { total, terms: { label, pair: pair as tf.Scalar, dissimilar: dissimilar as tf.Scalar, adv } };
   }
 
-  embed(modality: string, x: tf.Tensor): tf.Tensor {
-    const i = this.modalities.indexOf(modality);
-    if (i < 0) throw new UserError(`acmr embeds ${this.modalities.join(' and ')}, not '${modality}'`);
-    return tf.tidy(() => this.encode(i as 0 | 1, x));
-  }
-
-  trainableVariables() { return this.p.trainableVariables(); }
-  state() { return this.p.all; }
-  afterStep() {}
-  artifacts() { return {}; }
-  dispose() { this.p.dispose(); }
-}
-
-function parse(raw: Record<string, unknown>): AcmrOptions {
-  const r = OptionsSchema.safeParse(raw);
-  if (!r.success) throw new UserError(`method option ${r.error.issues[0]?.path.join('.') || ''}: ${r.error.issues[0]?.message}`);
-  return r.data;
 }
 
 const factory: MethodFactory<AcmrOptions> = {
@@ -122,7 +97,7 @@ const factory: MethodFactory<AcmrOptions> = {
     'nus-wide': { options: {}, training: { epochs: 50, batchSize: 64, lr: 1e-4 }, note: 'the ACMR demo settings for NUS-WIDE-10k' },
     wikipedia: { options: { labelWeight: 100 }, training: { epochs: 100, batchSize: 64, lr: 1e-4 }, note: 'the demo\'s Wikipedia label weight (100); 100 epochs' },
   },
-  parseOptions: parse,
+  parseOptions: (raw) => parseOptionsWith(OptionsSchema, raw),
   create: (ctx, options) => new Acmr(ctx, options),
 };
 register(factory);

@@ -15,10 +15,11 @@ import { UserError } from '../errors.js';
 import { gradReverse, rowNorms } from '../engine/ops.js';
 import { pairedViews } from './pairs.js';
 import { cooccurrence, embeddingAdjacency, genA, genAdj } from '../graph/label-graph.js';
-import { applyLinear, BatchNorm, linear, Params, type Linear } from './layers.js';
+import { applyLinear, BatchNorm, linear, type Linear } from './layers.js';
 import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
-import type { Batch, LossTerms, Method, MethodContext, MethodFactory, TrainingDefaults } from './method.js';
+import type { Batch, LossTerms, MethodContext, MethodFactory, TrainingDefaults } from './method.js';
 import { register } from './registry.js';
+import { parseOptionsWith, TwoTower } from './two-tower.js';
 
 export const DagnnOptionsSchema = z.object({
   /** aaai: no batch norm, linear discriminators, DSCMR loss. tpami: batch norm, ReLU discriminators, contrastive loss. */
@@ -47,22 +48,14 @@ export const DagnnOptionsSchema = z.object({
 export type DagnnOptions = z.infer<typeof DagnnOptionsSchema>;
 
 function parse(raw: Record<string, unknown>): DagnnOptions {
-  const parsed = DagnnOptionsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`method option ${issue?.path.join('.') || (issue as { keys?: string[] })?.keys?.join(', ') || ''}: ${issue?.message}`);
-  }
-  return parsed.data;
+  return parseOptionsWith(DagnnOptionsSchema, raw);
 }
 
 interface Encoder { bn: BatchNorm | undefined; fc: Linear }
 interface Generator { bn: BatchNorm | undefined; fc1: Linear; fc2: Linear; act: 'relu' | 'leaky' }
 interface Discriminator { bn: BatchNorm | undefined; fc1: Linear; fc2: Linear; fc3: Linear }
 
-class Dagnn implements Method {
-  readonly modalities: string[];
-  readonly embeddingDim: number;
-  private readonly p: Params;
+class Dagnn extends TwoTower {
   private readonly enc: [Encoder, Encoder];
   private readonly gen: [Generator, Generator];
   private readonly disc: [Discriminator, Discriminator];
@@ -75,16 +68,11 @@ class Dagnn implements Method {
   private readonly headWeights: tf.Variable[] = [];
   private readonly graphArtifacts: Record<string, unknown> = {};
 
-  constructor(readonly name: string, ctx: MethodContext, private o: DagnnOptions) {
-    const available = Object.keys(ctx.dims);
-    this.modalities = o.modalities ?? available.slice(0, 2);
-    if (this.modalities.length !== 2) throw new UserError(`${name} needs two modalities; the data set has ${available.join(', ') || 'none'}`);
-    for (const m of this.modalities) if (!(m in ctx.dims)) throw new UserError(`${name}: no modality '${m}' in the data set (modalities: ${available.join(', ')})`);
+  constructor(name: string, ctx: MethodContext, private o: DagnnOptions) {
+    super(name, ctx, o.modalities, o.commonDim);
     const [da, db] = this.modalities.map((m) => ctx.dims[m] as number) as [number, number];
     const d = o.commonDim;
     const bn = o.variant === 'tpami';
-    this.embeddingDim = d;
-    this.p = new Params(ctx.seed);
     const p = this.p;
     const C = ctx.labelNames.length;
     const encoder = (prefix: string, dim: number): Encoder => ({ bn: bn ? new BatchNorm(p, `${prefix}.bn`, dim) : undefined, fc: linear(p, `${prefix}.denseL1`, dim, d) });
@@ -135,27 +123,11 @@ class Dagnn implements Method {
     if (emb) this.graphArtifacts.labelVectors = Array.from(emb.data);
   }
 
-  trainableVariables(): tf.Variable[] {
-    return this.p.trainableVariables();
-  }
-
-  state(): Map<string, tf.Variable> {
-    return this.p.all;
-  }
-
-  afterStep(): void {
-    this.p.commit();
-  }
-
-  artifacts(): Record<string, unknown> {
+  override artifacts(): Record<string, unknown> {
     return this.graphArtifacts;
   }
 
-  dispose(): void {
-    this.p.dispose();
-  }
-
-  private encode(i: 0 | 1, x: tf.Tensor, training: boolean): tf.Tensor {
+  protected encode(i: 0 | 1, x: tf.Tensor, training = false): tf.Tensor {
     const e = this.enc[i];
     return tf.relu(applyLinear(e.fc, e.bn ? e.bn.apply(x, training) : x));
   }
@@ -249,11 +221,6 @@ class Dagnn implements Method {
     return { total, terms: { cls, con, adv } };
   }
 
-  embed(modality: string, x: tf.Tensor): tf.Tensor {
-    const i = this.modalities.indexOf(modality);
-    if (i < 0) throw new UserError(`${this.name} embeds ${this.modalities.join(' and ')}, not '${modality}'`);
-    return tf.tidy(() => this.encode(i as 0 | 1, x, false));
-  }
 }
 
 const baseOptions: DagnnOptions = {

@@ -6,12 +6,12 @@
 // the common space (shared-label counts, not clamped).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { UserError } from '../errors.js';
-import { applyLinear, linear, Params, type Linear } from './layers.js';
+import { applyLinear, linear, type Linear } from './layers.js';
 import { classificationLoss, labelSimilarityLoss } from './losses.js';
-import type { Batch, LossTerms, Method, MethodContext, MethodFactory } from './method.js';
+import type { Batch, LossTerms, MethodContext, MethodFactory } from './method.js';
 import { pairedViews } from './pairs.js';
 import { register } from './registry.js';
+import { parseOptionsWith, TwoTower } from './two-tower.js';
 
 const OptionsSchema = z.object({
   hiddenDim: z.number().int().positive(),
@@ -22,28 +22,20 @@ const OptionsSchema = z.object({
 }).strict();
 type DscmrOptions = z.infer<typeof OptionsSchema>;
 
-class Dscmr implements Method {
-  readonly name = 'dscmr';
-  readonly modalities: string[];
-  readonly embeddingDim: number;
-  private readonly p: Params;
+class Dscmr extends TwoTower {
   private readonly branch: [Linear, Linear];
   private readonly shared: Linear;
   private readonly classifier: Linear;
 
   constructor(ctx: MethodContext, private readonly o: DscmrOptions) {
-    const available = Object.keys(ctx.dims);
-    this.modalities = o.modalities ?? available.slice(0, 2);
-    if (this.modalities.length !== 2 || this.modalities.some((m) => !(m in ctx.dims))) throw new UserError(`dscmr needs two of the data set's modalities (${available.join(', ')})`);
-    this.embeddingDim = o.commonDim;
-    this.p = new Params(ctx.seed);
+    super('dscmr', ctx, o.modalities, o.commonDim);
     const [a, b] = this.modalities as [string, string];
     this.branch = [linear(this.p, 'img_net', ctx.dims[a] as number, o.hiddenDim), linear(this.p, 'text_net', ctx.dims[b] as number, o.hiddenDim)];
     this.shared = linear(this.p, 'linearLayer', o.hiddenDim, o.commonDim);
     this.classifier = linear(this.p, 'linearLayer2', o.commonDim, ctx.labelNames.length);
   }
 
-  private encode(i: 0 | 1, x: tf.Tensor): tf.Tensor {
+  protected encode(i: 0 | 1, x: tf.Tensor): tf.Tensor {
     return applyLinear(this.shared, tf.relu(applyLinear(this.branch[i], x)));
   }
 
@@ -61,23 +53,6 @@ class Dscmr implements Method {
     return { total, terms: { cls, sim, inv: inv as tf.Scalar } };
   }
 
-  embed(modality: string, x: tf.Tensor): tf.Tensor {
-    const i = this.modalities.indexOf(modality);
-    if (i < 0) throw new UserError(`dscmr embeds ${this.modalities.join(' and ')}, not '${modality}'`);
-    return tf.tidy(() => this.encode(i as 0 | 1, x));
-  }
-
-  trainableVariables() { return this.p.trainableVariables(); }
-  state() { return this.p.all; }
-  afterStep() {}
-  artifacts() { return {}; }
-  dispose() { this.p.dispose(); }
-}
-
-function parse(raw: Record<string, unknown>): DscmrOptions {
-  const r = OptionsSchema.safeParse(raw);
-  if (!r.success) throw new UserError(`method option ${r.error.issues[0]?.path.join('.') || ''}: ${r.error.issues[0]?.message}`);
-  return r.data;
 }
 
 const factory: MethodFactory<DscmrOptions> = {
@@ -89,7 +64,7 @@ const factory: MethodFactory<DscmrOptions> = {
     pascal: { options: { alpha: 1e-3, beta: 1e-1 }, training: { epochs: 500, batchSize: 100, lr: 1e-4 }, note: 'official DSCMR settings for Pascal Sentence' },
     wikipedia: { options: { alpha: 1e-3, beta: 1e-1 }, training: { epochs: 100, batchSize: 100, lr: 1e-4 }, note: 'xmodal: the Pascal settings, 100 epochs' },
   },
-  parseOptions: parse,
+  parseOptions: (raw) => parseOptionsWith(OptionsSchema, raw),
   create: (ctx, options) => new Dscmr(ctx, options),
 };
 register(factory);
