@@ -10,6 +10,8 @@
 #include <vector>
 
 extern "C" {
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
+             const int *lwork, int *iwork, const int *liwork, int *info);
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int);
@@ -272,6 +274,35 @@ Napi::Value RankRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// symmetricEigen(a, n, w): eigen-decomposition of a symmetric n x n float64 matrix (LAPACK dsyevd). On return
+// w holds the eigenvalues in ascending order and, read row-major, row i of a is the i-th eigenvector.
+Napi::Value SymmetricEigen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    return Fail(env, "symmetricEigen(a: Float64Array, n, w: Float64Array)"), env.Undefined();
+  }
+  int64_t n64;
+  if (!GetInt(info, 1, "n", &n64)) return env.Undefined();
+  Napi::Float64Array A = info[0].As<Napi::Float64Array>();
+  Napi::Float64Array W = info[2].As<Napi::Float64Array>();
+  if ((uint64_t)(n64 * n64) > A.ElementLength() || (uint64_t)n64 > W.ElementLength()) {
+    return Fail(env, "symmetricEigen: buffers too small for n"), env.Undefined();
+  }
+  const int n = (int)n64;
+  if (n == 0) return env.Undefined();
+  int info_ = 0, lwork = -1, liwork = -1, iworkQuery = 0;
+  double workQuery = 0;
+  dsyevd_("V", "U", &n, A.Data(), &n, W.Data(), &workQuery, &lwork, &iworkQuery, &liwork, &info_);
+  lwork = (int)workQuery;
+  liwork = iworkQuery;
+  std::vector<double> work(std::max(1, lwork));
+  std::vector<int> iwork(std::max(1, liwork));
+  dsyevd_("V", "U", &n, A.Data(), &n, W.Data(), work.data(), &lwork, iwork.data(), &liwork, &info_);
+  if (info_ != 0) return Fail(env, "symmetricEigen: dsyevd did not converge"), env.Undefined();
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -295,6 +326,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));
   exports.Set("rankRows", Napi::Function::New(env, RankRows));
+  exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -45,7 +45,7 @@ interface TrainFlags {
 export function registerTrain(program: Command): void {
   program.command('train')
     .description('train a method on a data set into a run directory (config, metrics, checkpoints, best model, test result)')
-    .requiredOption('--method <name>', 'dagnn, pgnn-con, ignn-con, dscmr or acmr (see docs/methods.md)')
+    .requiredOption('--method <name>', 'dagnn, pgnn-con, ignn-con, dscmr, acmr, cca or scm (see docs/methods.md)')
     .option('--data <dir>', 'xmodal data set directory (not needed with --resume)')
     .requiredOption('--out <dir>', 'run directory')
     .option('--preset <name>', 'published hyper-parameters: mirflickr, nus-wide, mscoco, wikipedia')

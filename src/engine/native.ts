@@ -22,6 +22,8 @@ export interface NativeKernels {
   ): void;
   /** Ranks each of `rows` rows of n scores: indices by descending score, ties by index, NaN last. */
   rankRows(scores: Float32Array, rows: number, n: number, order: Int32Array, threads: number): void;
+  /** LAPACK dsyevd in place: w = eigenvalues ascending; row i of a (row-major) = i-th eigenvector. */
+  symmetricEigen(a: Float64Array, n: number, w: Float64Array): void;
   info(): { core: string; threads: number };
   setThreads(threads: number): void;
 }

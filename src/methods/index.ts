@@ -2,3 +2,4 @@
 import './dagnn.js';
 import './dscmr.js';
 import './acmr.js';
+import './cca.js';

@@ -23,6 +23,15 @@ export interface LossTerms {
   terms: Record<string, tf.Scalar>;
 }
 
+/** What a closed-form method fits on: one split's rows per modality (features of absent items are zero). */
+export interface FitData {
+  features: Record<string, Float32Array>;
+  present: Record<string, Uint8Array>;
+  dims: Record<string, number>;
+  labels: Uint8Array;
+  classes: number;
+}
+
 export interface Method {
   readonly name: string;
   /** The modalities the model embeds, in order. */
@@ -40,6 +49,11 @@ export interface Method {
    * generators; used to reconstruct missing modalities). Undefined when the method has none.
    */
   generate?(from: string, to: string, x: tf.Tensor): tf.Tensor;
+  /**
+   * Closed-form methods (CCA) fit once instead of training by gradient; `score` evaluates the current model on
+   * the selection split, so the method can choose its own settings there (the number of components, say).
+   */
+  fit?(data: FitData, score: () => Promise<number>): Promise<Record<string, unknown>>;
   /** Changes loss hyper-parameters between training stages (validated like creation options). */
   configure?(options: Record<string, unknown>): void;
   /** Evaluation-mode embedding of one modality into the common space. */

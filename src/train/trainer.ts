@@ -199,7 +199,15 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     return record;
   };
 
-  for (let epoch = startEpoch; epoch <= training.epochs; epoch++) {
+  if (method.fit && startEpoch === 1) {
+    // Closed-form methods fit once; the selection split scores their choices. Recorded as epoch 1.
+    const started = performance.now();
+    const fitted = await method.fit(trainData, async () => (await evaluateSplit(method, selectionData, ds.labelNames)).averageMAP);
+    writeFileAtomically(paths.artifacts, JSON.stringify({ ...method.artifacts(), fit: fitted }) + '\n');
+    await endEpoch(1, started, {}, 1, 'fit');
+    saveCheckpoint(out, method, optimizer, { epoch: training.epochs, bestEpoch, bestScore, step: 0 });
+  }
+  for (let epoch = startEpoch; epoch <= training.epochs && !method.fit; epoch++) {
     const started = performance.now();
     const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
     const sums: Record<string, number> = {};

@@ -29,6 +29,17 @@ for (const method of ['dagnn', 'pgnn-con', 'ignn-con', 'dscmr', 'acmr']) {
   });
 }
 
+for (const method of ['cca', 'scm']) {
+  test(`${method} fits in closed form, chooses its components on validation, and beats chance`, async () => {
+    const out = join(dir, `fit-${method}`);
+    const result = await train({ method, data, out, seed: 2, valFraction: 0.25 });
+    const artifacts = JSON.parse(readFileSync(join(out, 'artifacts.json'), 'utf8'));
+    assert.ok(artifacts.fit.components >= 1 && Object.keys(artifacts.fit.scoresByComponents).length > 1);
+    assert.equal(readEpochs(out).length, 1);
+    for (const r of Object.values(result.test!.directions)) assert.ok(r.mAP > 0.5, `${method} mAP ${r.mAP}`);
+  });
+}
+
 test('the run records the label graph it used', () => {
   const artifacts = JSON.parse(readFileSync(join(dir, 'overfit-pgnn-con', 'artifacts.json'), 'utf8'));
   assert.equal(artifacts.cooccurrence.length, 25);
@@ -52,7 +63,7 @@ test('--resume continues an interrupted run to exactly the same model', async ()
 });
 
 test('bad configurations give user errors', async () => {
-  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con, dscmr, acmr\)/.test(e.message));
+  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con, dscmr, acmr, cca, scm\)/.test(e.message));
   await assert.rejects(train({ method: 'pgnn-con', options: { tau: -1 }, data, out: join(dir, 'bad2') }), /method option tau/);
   await assert.rejects(train({ method: 'pgnn-con', preset: 'imagenet', data, out: join(dir, 'bad3') }), /unknown preset 'imagenet'/);
   await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'overfit-dagnn') }), /already exists \(use --resume/);
