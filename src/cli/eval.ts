@@ -180,6 +180,6 @@ export function registerEval(program: Command): void {
     .option('--report <dir>', 'write result.json, result.md, report.html and the plots (SVG, PNG) into this directory')
     .option('--force', 'replace an existing --report directory')
     .option('--title <text>', 'report title')
-    .option('--compare <results...>', 'side-by-side table of saved results (result.json files or report directories)')
+    .option('--compare <results...>', 'side-by-side table of saved results (result.json files, report or run directories)')
     .action(async (runDir: string | undefined, raw: Record<string, unknown>) => run(parseOptions(raw), runDir));
 }
