@@ -61,32 +61,43 @@ bool CheckExtent(const Napi::Env &env, const char *name, bool trans, int64_t row
   return true;
 }
 
-// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha op(A) op(B) + beta C, row-major.
-Napi::Value Sgemm(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 13) return Fail(env, "sgemm takes 13 arguments"), env.Undefined();
-  const bool tA = info[0].ToBoolean().Value();
-  const bool tB = info[1].ToBoolean().Value();
-  int64_t M, N, K, lda, ldb, ldc;
-  double alpha, beta;
+// The 13 arguments of sgemm and sgemmAsync, checked: C = alpha op(A) op(B) + beta C, row-major.
+struct GemmArgs {
+  bool tA = false, tB = false;
+  int64_t M = 0, N = 0, K = 0, lda = 0, ldb = 0, ldc = 0;
+  double alpha = 0, beta = 0;
   Napi::Float32Array A, B, C;
-  if (!GetInt(info, 2, "M", &M) || !GetInt(info, 3, "N", &N) || !GetInt(info, 4, "K", &K) ||
-      !GetNum(info, 5, "alpha", &alpha) || !GetF32(info, 6, "A", &A) || !GetInt(info, 7, "lda", &lda) ||
-      !GetF32(info, 8, "B", &B) || !GetInt(info, 9, "ldb", &ldb) || !GetNum(info, 10, "beta", &beta) ||
-      !GetF32(info, 11, "C", &C) || !GetInt(info, 12, "ldc", &ldc)) {
-    return env.Undefined();
-  }
-  if (!CheckExtent(env, "A", tA, M, K, lda, A.ElementLength()) ||
-      !CheckExtent(env, "B", tB, K, N, ldb, B.ElementLength()) ||
-      !CheckExtent(env, "C", false, M, N, ldc, C.ElementLength())) {
-    return env.Undefined();
-  }
-  if (M == 0 || N == 0) return env.Undefined();
+};
+
+bool ParseGemm(const Napi::CallbackInfo &info, const char *name, GemmArgs *g) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) return Fail(env, std::string(name) + " takes 13 arguments");
+  g->tA = info[0].ToBoolean().Value();
+  g->tB = info[1].ToBoolean().Value();
+  return GetInt(info, 2, "M", &g->M) && GetInt(info, 3, "N", &g->N) && GetInt(info, 4, "K", &g->K) &&
+         GetNum(info, 5, "alpha", &g->alpha) && GetF32(info, 6, "A", &g->A) && GetInt(info, 7, "lda", &g->lda) &&
+         GetF32(info, 8, "B", &g->B) && GetInt(info, 9, "ldb", &g->ldb) && GetNum(info, 10, "beta", &g->beta) &&
+         GetF32(info, 11, "C", &g->C) && GetInt(info, 12, "ldc", &g->ldc) &&
+         CheckExtent(env, "A", g->tA, g->M, g->K, g->lda, g->A.ElementLength()) &&
+         CheckExtent(env, "B", g->tB, g->K, g->N, g->ldb, g->B.ElementLength()) &&
+         CheckExtent(env, "C", false, g->M, g->N, g->ldc, g->C.ElementLength());
+}
+
+void RunGemm(bool tA, bool tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+             float beta, float *C, int ldc) {
+  if (M == 0 || N == 0) return;
   // BLAS requires ld >= 1 even for empty operands.
-  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-              (int)K, (float)alpha, A.Data(), lda > 0 ? (int)lda : 1, B.Data(), ldb > 0 ? (int)ldb : 1,
-              (float)beta, C.Data(), ldc > 0 ? (int)ldc : 1);
-  return env.Undefined();
+  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
+              lda > 0 ? lda : 1, B, ldb > 0 ? ldb : 1, beta, C, ldc > 0 ? ldc : 1);
+}
+
+Napi::Value Sgemm(const Napi::CallbackInfo &info) {
+  GemmArgs g;
+  if (ParseGemm(info, "sgemm", &g)) {
+    RunGemm(g.tA, g.tB, (int)g.M, (int)g.N, (int)g.K, (float)g.alpha, g.A.Data(), (int)g.lda, g.B.Data(), (int)g.ldb,
+            (float)g.beta, g.C.Data(), (int)g.ldc);
+  }
+  return info.Env().Undefined();
 }
 
 // sgemmAsync(...same arguments as sgemm...): a Promise; the product runs on a libuv worker thread, so the caller
@@ -102,11 +113,7 @@ class SgemmWorker : public Napi::AsyncWorker {
     refC_ = Napi::Persistent(C);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    if (M_ == 0 || N_ == 0) return;
-    cblas_sgemm(CblasRowMajor, tA_ ? CblasTrans : CblasNoTrans, tB_ ? CblasTrans : CblasNoTrans, M_, N_, K_, alpha_, a_,
-                lda_ > 0 ? lda_ : 1, b_, ldb_ > 0 ? ldb_ : 1, beta_, c_, ldc_ > 0 ? ldc_ : 1);
-  }
+  void Execute() override { RunGemm(tA_, tB_, M_, N_, K_, alpha_, a_, lda_, b_, ldb_, beta_, c_, ldc_); }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
 
@@ -122,26 +129,10 @@ class SgemmWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value SgemmAsync(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 13) return Fail(env, "sgemmAsync takes 13 arguments"), env.Undefined();
-  const bool tA = info[0].ToBoolean().Value();
-  const bool tB = info[1].ToBoolean().Value();
-  int64_t M, N, K, lda, ldb, ldc;
-  double alpha, beta;
-  Napi::Float32Array A, B, C;
-  if (!GetInt(info, 2, "M", &M) || !GetInt(info, 3, "N", &N) || !GetInt(info, 4, "K", &K) ||
-      !GetNum(info, 5, "alpha", &alpha) || !GetF32(info, 6, "A", &A) || !GetInt(info, 7, "lda", &lda) ||
-      !GetF32(info, 8, "B", &B) || !GetInt(info, 9, "ldb", &ldb) || !GetNum(info, 10, "beta", &beta) ||
-      !GetF32(info, 11, "C", &C) || !GetInt(info, 12, "ldc", &ldc)) {
-    return env.Undefined();
-  }
-  if (!CheckExtent(env, "A", tA, M, K, lda, A.ElementLength()) ||
-      !CheckExtent(env, "B", tB, K, N, ldb, B.ElementLength()) ||
-      !CheckExtent(env, "C", false, M, N, ldc, C.ElementLength())) {
-    return env.Undefined();
-  }
-  auto *worker = new SgemmWorker(env, tA, tB, (int)M, (int)N, (int)K, (float)alpha, A, (int)lda, B, (int)ldb,
-                                 (float)beta, C, (int)ldc);
+  GemmArgs g;
+  if (!ParseGemm(info, "sgemmAsync", &g)) return info.Env().Undefined();
+  auto *worker = new SgemmWorker(info.Env(), g.tA, g.tB, (int)g.M, (int)g.N, (int)g.K, (float)g.alpha, g.A, (int)g.lda,
+                                 g.B, (int)g.ldb, (float)g.beta, g.C, (int)g.ldc);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
