@@ -5,6 +5,8 @@ import { benchEval } from './eval.js';
 import { benchSteps } from './methods.js';
 import { benchIncomplete, benchSynthetic, benchWikipedia } from './training.js';
 import { benchIndex, benchService } from './search.js';
+import { benchMultimodal } from './multimodal.js';
+import { benchTransfer } from './transfer.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
   sgemm: benchSgemm,
@@ -14,6 +16,8 @@ const groups: Record<string, () => void | Promise<void>> = {
   wikipedia: benchWikipedia,
   synthetic: benchSynthetic,
   incomplete: benchIncomplete,
+  multimodal: benchMultimodal,
+  transfer: benchTransfer,
   index: benchIndex,
   service: benchService,
 };

@@ -28,8 +28,8 @@ async function figure(name: string, config: Parameters<typeof train>[0]): Promis
     name, median_ms: round(seconds * 1000, 0), min_ms: round(seconds * 1000, 0), runs: 1,
     selected_epoch: result.bestEpoch, test_i2t: i2t, test_t2i: t2i, test_mean: round(result.test?.averageMAP ?? Number.NaN, 4),
     selection: 'validation split carved from train',
-    papers_protocol_epoch: bestTest.epoch, papers_protocol_i2t: round(Object.values(bestTest.test?.mAP ?? {})[0] ?? Number.NaN, 4),
-    papers_protocol_t2i: round(Object.values(bestTest.test?.mAP ?? {})[1] ?? Number.NaN, 4),
+    papers_protocol_epoch: bestTest.epoch, papers_protocol_i2t: round(Object.values(bestTest.test?.scores ?? {})[0] ?? Number.NaN, 4),
+    papers_protocol_t2i: round(Object.values(bestTest.test?.scores ?? {})[1] ?? Number.NaN, 4),
     epochs: epochs.length, seconds_per_epoch: round(seconds / epochs.length, 2),
   });
 }

@@ -15,7 +15,10 @@ import { labelEmbeddings, readWordVectors } from '../graph/label-embeddings.js';
 import { encodeNpy } from '../data/formats/npy.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
 import { dropModalities } from '../data/drop.js';
+import { splitDomains } from '../data/domains.js';
+import { checkSpec } from '../data/writer.js';
 import { collect, nonNegativeNumber, numberMap, positiveInt } from './options.js';
 
 interface WriteFlags {
@@ -108,6 +111,33 @@ export function registerData(program: Command): void {
         labelSource,
         name: 'synthetic',
       }), flags);
+    });
+
+  program.command('split-domains <dir>').description('a transfer scenario: source and target data sets split by label or at random, target features optionally shifted')
+    .option('--target-labels <list>', 'comma-separated labels: items labelled only with these form the target')
+    .option('--target-share <f>', 'or: this random share of the items forms the target')
+    .option('--shift <s>', 'strength of a seeded random affine shift of the target features (0: none)', '0')
+    .option('--seed <n>', 'seed of --target-share and --shift', '0')
+    .requiredOption('--source-out <dir>', 'where to write the source domain')
+    .requiredOption('--target-out <dir>', 'where to write the target domain')
+    .option('--force', 'replace existing directories')
+    .action((dir: string, flags: { targetLabels?: string; targetShare?: string; shift: string; seed: string; sourceOut: string; targetOut: string; force?: boolean }) => {
+      const { source, target } = splitDomains(Dataset.open(dir), {
+        ...(flags.targetLabels !== undefined ? { targetLabels: parseLabelNames(flags.targetLabels) } : {}),
+        ...(flags.targetShare !== undefined ? { targetShare: Number(flags.targetShare) } : {}),
+        shift: nonNegativeNumber('--shift', flags.shift),
+        seed: Number(flags.seed),
+      });
+      // Both checked before either is written, so a bad scenario leaves nothing behind.
+      checkSpec(source);
+      checkSpec(target);
+      for (const out of [flags.sourceOut, flags.targetOut]) {
+        if (!flags.force && existsSync(out)) throw new UserError(`${out}: already exists (use --force to replace it)`);
+      }
+      for (const [out, spec] of [[flags.sourceOut, source], [flags.targetOut, target]] as const) {
+        writeDataset(out, spec, { force: Boolean(flags.force) });
+        console.log(`wrote ${out}: ${spec.labels.data.length / spec.labels.names.length} items (${Object.entries(spec.splits).map(([k, v]) => `${k} ${v.length}`).join(', ')})`);
+      }
     });
 
   program.command('label-embed').description('label-name vectors from a word-vector table (multi-word names averaged): a C x d .npy')

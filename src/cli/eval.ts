@@ -10,7 +10,8 @@ import { evaluateRetrieval } from '../eval/metrics.js';
 import { groupRelevance, labelRelevance } from '../eval/relevance.js';
 import { comparisonTable, markdownTable, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
 import type { Matrix32 } from '../eval/similarity.js';
-import { evaluateCrossModal } from '../eval/crossmodal.js';
+import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
+import { directionsOf, evaluateInstancePairs } from '../train/trainer.js';
 import { loadRun } from '../train/load-run.js';
 import { embedSplit, loadSplit } from '../train/split-data.js';
 
@@ -86,14 +87,22 @@ function loadReport(path: string): { name: string; report: SerializedReport } {
 async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
   const loaded = await loadRun(dir, o.data);
   const { dataset, method } = loaded;
-  const split = loadSplit(dataset, dataset.split(o.split), method.modalities);
-  const [a, b] = method.modalities as [string, string];
+  // Transfer runs are scored on their items' own pairs (Recall@K, rSum), every other run by shared labels.
+  const instances = Boolean(loaded.config.targetDataset);
+  const split = loadSplit(dataset, dataset.split(o.split), method.modalities, { complete: instances });
   const { embeddings, labels } = embedSplit(method, split);
-  const result = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames: dataset.labelNames }, [[a, b], [b, a]], {
-    distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator,
-  });
-  const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}`;
-  const report = serializeReport({ title, directions: result.directions, averageMAP: result.averageMAP }, o.metric);
+  const settings = { distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator };
+  let result: { directions: CrossModalResult['directions']; averageMAP?: number };
+  let rSum = '';
+  if (instances) {
+    const r = await evaluateInstancePairs(method, split, embeddings, settings);
+    result = { directions: r.directions };
+    rSum = `, rSum ${r.rSum.toFixed(1)} (instance-level: each item's own pair is the match)`;
+  } else {
+    result = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames: dataset.labelNames }, directionsOf(method.modalities), settings);
+  }
+  const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}${rSum}`;
+  const report = serializeReport({ title, directions: result.directions, ...(result.averageMAP !== undefined ? { averageMAP: result.averageMAP } : {}) }, o.metric);
   if (o.report) {
     const files = await writeReport(o.report, report, o.metric, o.force);
     console.error(`wrote ${o.report}: ${files.join(', ')}`);

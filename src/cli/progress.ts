@@ -8,7 +8,7 @@ export function trainReporter(json: boolean): (event: TrainEvent) => void {
     return (event) => {
       if (event.type === 'step') return; // epochs carry the averages; per-step lines would flood scripts
       const { type, ...rest } = event;
-      const payload = type === 'done' ? { dir: event.result.dir, bestEpoch: event.result.bestEpoch, bestScore: event.result.bestScore, selection: event.result.selection, test: event.result.test && Object.fromEntries(Object.entries(event.result.test.directions).map(([k, v]) => [k, v.mAP])) } : rest;
+      const payload = type === 'done' ? { dir: event.result.dir, bestEpoch: event.result.bestEpoch, bestScore: event.result.bestScore, selection: event.result.selection, test: event.result.test && Object.fromEntries(Object.entries(event.result.test.directions).map(([k, v]) => [k, event.result.rSum !== undefined ? v.recallAtK : v.mAP])), ...(event.result.rSum !== undefined ? { rSum: event.result.rSum } : {}) } : rest;
       process.stdout.write(JSON.stringify({ event: type, ...payload }) + '\n');
     };
   }
@@ -28,13 +28,17 @@ export function trainReporter(json: boolean): (event: TrainEvent) => void {
     } else if (event.type === 'epoch') {
       const r = event.record;
       const losses = Object.entries(r.losses).map(([k, v]) => `${k} ${fmt(v)}`).join(' ');
-      const sel = Object.entries(r.selection.mAP).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
-      const test = r.test ? ` | test mAP ${r.test.average.toFixed(4)}` : '';
-      process.stderr.write(`${tty ? '\r' : ''}epoch ${r.epoch}/${event.epochs} ${r.seconds.toFixed(1)}s ${losses} | ${r.selection.split} mAP ${sel}, mean ${r.selection.average.toFixed(4)}${event.best ? ' *' : ''}${test}\n`);
+      const sel = Object.entries(r.selection.scores).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+      const total = r.selection.metric === 'rSum' ? `rSum ${r.selection.average.toFixed(1)}` : `mean ${r.selection.average.toFixed(4)}`;
+      const test = r.test ? ` | test ${r.test.metric} ${fmt(r.test.average)}` : '';
+      process.stderr.write(`${tty ? '\r' : ''}epoch ${r.epoch}/${event.epochs} ${r.seconds.toFixed(1)}s ${losses} | ${r.selection.split} ${r.selection.metric === 'rSum' ? 'R@K' : 'mAP'} ${sel}, ${total}${event.best ? ' *' : ''}${test}\n`);
     } else if (event.type === 'done') {
       const t = event.result.test;
       process.stderr.write(`best epoch ${event.result.bestEpoch} (${event.result.selection})\n`);
-      if (t) process.stdout.write(`test mAP@all: ${Object.entries(t.directions).map(([k, v]) => `${k} ${v.mAP.toFixed(4)}`).join(', ')}, mean ${t.averageMAP.toFixed(4)}\n`);
+      if (t && event.result.rSum !== undefined) {
+        const recalls = Object.entries(t.directions).map(([k, v]) => `${k} ${Object.entries(v.recallAtK).map(([n, r]) => `R@${n} ${(100 * r).toFixed(1)}`).join(' ')}`);
+        process.stdout.write(`test pairs: ${recalls.join(', ')}, rSum ${event.result.rSum.toFixed(1)}\n`);
+      } else if (t) process.stdout.write(`test mAP@all: ${Object.entries(t.directions).map(([k, v]) => `${k} ${v.mAP.toFixed(4)}`).join(', ')}, mean ${t.averageMAP.toFixed(4)}\n`);
     }
   };
 }

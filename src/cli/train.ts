@@ -21,6 +21,8 @@ export function parseMethodOptions(pairs: string[]): Record<string, unknown> {
 interface TrainFlags {
   method: string;
   data?: string;
+  source?: string;
+  target?: string;
   out: string;
   preset?: string;
   option?: string[];
@@ -45,7 +47,9 @@ interface TrainFlags {
 export function registerTrain(program: Command): void {
   program.command('train')
     .description('train a method on a data set into a run directory (config, metrics, checkpoints, best model, test result)')
-    .requiredOption('--method <name>', 'dagnn, pgnn-con, ignn-con, dscmr, acmr, cca or scm (see docs/methods.md)')
+    .requiredOption('--method <name>', 'dagnn, pgnn-con, ignn-con, dscmr, acmr, cca, scm, agat, vse or aeir (see docs/methods.md)')
+    .option('--source <dir>', 'transfer methods (aeir): the source data set (same as --data)')
+    .option('--target <dir>', 'transfer methods (aeir): the target domain; its training pairs are never read as pairs')
     .option('--data <dir>', 'xmodal data set directory (not needed with --resume)')
     .requiredOption('--out <dir>', 'run directory')
     .option('--preset <name>', 'published hyper-parameters: mirflickr, nus-wide, mscoco, wikipedia')
@@ -67,14 +71,17 @@ export function registerTrain(program: Command): void {
     .option('--force', 'replace an existing run directory')
     .option('--json', 'NDJSON events on stdout instead of progress')
     .action(async (f: TrainFlags) => {
-      if (!f.resume && !f.data) throw new UserError('--data is required (except with --resume)');
+      if (f.source && f.data && f.source !== f.data) throw new UserError('--source and --data name the same thing: give one');
+      const data = f.data ?? f.source;
+      if (!f.resume && !data) throw new UserError('--data is required (except with --resume)');
       if (f.selectOn !== 'val' && f.selectOn !== 'test') throw new UserError(`--select-on: '${f.selectOn}' is not val or test`);
       if (f.missing !== 'mask' && f.missing !== 'zero-fill') throw new UserError(`--missing: '${f.missing}' is not mask or zero-fill`);
       await train({
         method: f.method,
         ...(f.preset ? { preset: f.preset } : {}),
         options: parseMethodOptions(f.option ?? []),
-        data: f.data ?? '',
+        data: data ?? '',
+        ...(f.target ? { target: f.target } : {}),
         out: f.out,
         ...(f.epochs ? { epochs: positiveInt('--epochs', f.epochs) } : {}),
         ...(f.batchSize ? { batchSize: positiveInt('--batch-size', f.batchSize) } : {}),

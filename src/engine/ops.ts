@@ -48,6 +48,20 @@ export function gatherRows(table: tf.Tensor2D, indices: ArrayLike<number>): tf.T
   });
 }
 
+/** The inverse of gatherRows: row k of `x` placed at row positions[k] of a `size`-row matrix, zeros elsewhere. */
+export function scatterRows(x: tf.Tensor2D, positions: ArrayLike<number>, size: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    const place = new Float32Array(size * n);
+    for (let k = 0; k < positions.length; k++) {
+      const j = positions[k] as number;
+      if (!Number.isInteger(j) || j < 0 || j >= size) throw new RangeError(`scatterRows: position ${j} out of [0, ${size})`);
+      place[j * n + k] = 1;
+    }
+    return tf.matMul(tf.tensor2d(place, [size, n]), x);
+  });
+}
+
 /**
  * log(sum(exp(x))) along `axis` with its gradient taken as softmax(x) directly: tfjs's own logSumExp also
  * differentiates through its max-subtraction, which costs Equal and Tile kernels for nothing (that part of

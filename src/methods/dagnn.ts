@@ -60,7 +60,7 @@ class Dagnn extends TwoTower {
   private readonly gen: [Generator, Generator];
   private readonly disc: [Discriminator, Discriminator];
   private readonly gcn: tf.Variable[] = [];
-  private readonly aggregate: Linear | undefined;
+  private readonly layerAggregation: Linear | undefined;
   private readonly freeClassifiers: tf.Variable | undefined;
   private readonly labelInputs: tf.Variable | undefined;
   private readonly fixedAdjacency: tf.Variable | undefined;
@@ -106,7 +106,7 @@ class Dagnn extends TwoTower {
       const bound = 1 / Math.sqrt(d); // the official GCN initialises from its output width
       this.gcn.push(p.uniform(`lrn_${l}.weight`, [l === 0 ? inDim : d, d], -bound, bound));
     }
-    this.aggregate = linear(p, 'hypo', o.layers * d, d);
+    this.layerAggregation = linear(p, 'hypo', o.layers * d, d);
     this.graphArtifacts.labelEmbeddings = emb ? { source: emb.source, dim: emb.dim } : { source: `random U(0,1), ${inDim}-d, learned` };
     if (o.graph === 'pgnn') {
       const co = cooccurrence(ctx.trainLabels, C);
@@ -188,7 +188,7 @@ class Dagnn extends TwoTower {
       h = tf.leakyRelu(tf.matMul(adj, tf.matMul(h, w)), 0.2);
       hops.push(h);
     }
-    return applyLinear(this.aggregate as Linear, tf.concat(hops, 1));
+    return applyLinear(this.layerAggregation as Linear, tf.concat(hops, 1));
   }
 
   losses(batch: Batch): LossTerms {

@@ -3,3 +3,5 @@ import './dagnn.js';
 import './dscmr.js';
 import './acmr.js';
 import './cca.js';
+import './agat.js';
+import './aeir.js';

@@ -101,3 +101,20 @@ export class BatchNorm {
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
   }
 }
+
+/** nn.LayerNorm over the last axis (eps 1e-5, affine). */
+export class LayerNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+
+  constructor(p: Params, name: string, dim: number, private readonly eps = 1e-5) {
+    this.gamma = p.variable(`${name}.weight`, new Float32Array(dim).fill(1), [dim]);
+    this.beta = p.variable(`${name}.bias`, new Float32Array(dim), [dim]);
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    const axis = x.rank - 1;
+    const { mean, variance } = tf.moments(x, axis, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
+  }
+}

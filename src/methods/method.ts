@@ -10,6 +10,11 @@ export interface Batch {
   /** batch x C multi-hot labels (float32), every item. */
   labels: tf.Tensor;
   size: number;
+  /**
+   * Transfer training: target-domain features per modality. Unaligned (the default) means row i of one modality
+   * and row i of another are unrelated draws; aligned only for the oracle that may use the target's pairs.
+   */
+  target?: { x: Record<string, tf.Tensor>; aligned: boolean };
 }
 
 export interface StepContext {
@@ -37,6 +42,8 @@ export interface Method {
   /** The modalities the model embeds, in order. */
   readonly modalities: string[];
   readonly embeddingDim: number;
+  /** Transfer methods: which target-domain rows each batch needs (unaligned draws, or pairs for an oracle). */
+  readonly targetData?: 'unaligned' | 'aligned' | undefined;
   trainableVariables(): tf.Variable[];
   /** Every tensor that defines the model (weights and buffers such as batch-norm running statistics). */
   state(): Map<string, tf.Variable>;
@@ -56,6 +63,11 @@ export interface Method {
   fit?(data: FitData, score: () => Promise<number>): Promise<Record<string, unknown>>;
   /** Changes loss hyper-parameters between training stages (validated like creation options). */
   configure?(options: Record<string, unknown>): void;
+  /**
+   * Evaluation-mode common embedding of items given by several modalities at once (multi-modal queries), for
+   * methods that aggregate an item's modalities. `present` flags the rows that have each modality (default all).
+   */
+  aggregate?(x: Record<string, tf.Tensor>, present: Record<string, Uint8Array>): tf.Tensor;
   /** Evaluation-mode embedding of one modality into the common space. */
   embed(modality: string, x: tf.Tensor): tf.Tensor;
   /** Method-specific things a run keeps (label graph, label vectors), JSON-serialisable. */
@@ -90,6 +102,8 @@ export interface MethodFactory<O extends Record<string, unknown> = Record<string
   /** Default options; presets override them. */
   defaults: O;
   training: TrainingDefaults;
+  /** Learns a transfer task: trained on a source data set plus a target domain (--target), evaluated on target pairs. */
+  transfer?: boolean;
   /** Named presets (published hyper-parameters per data set): model options and training settings. */
   presets: Record<string, { options?: Partial<O>; training?: Partial<TrainingDefaults>; note: string }>;
   /** Validates user options (a UserError names the bad field). */

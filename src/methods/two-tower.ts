@@ -16,26 +16,12 @@ export function parseOptionsWith<T>(schema: z.ZodType<T>, raw: Record<string, un
   return r.data;
 }
 
-export abstract class TwoTower implements Method {
-  readonly modalities: string[];
+/** A model whose tensors all live in one Params: the Method plumbing that follows from that. */
+export abstract class ParamsModel {
   protected readonly p: Params;
 
-  constructor(readonly name: string, ctx: MethodContext, chosen: string[] | undefined, readonly embeddingDim: number) {
-    const available = Object.keys(ctx.dims);
-    this.modalities = chosen ?? available.slice(0, 2);
-    if (this.modalities.length !== 2 || this.modalities.some((m) => !(m in ctx.dims))) {
-      throw new UserError(`${name} needs two of the data set's modalities (${available.join(', ') || 'none'})`);
-    }
-    this.p = new Params(ctx.seed);
-  }
-
-  protected abstract encode(i: 0 | 1, x: tf.Tensor): tf.Tensor;
-  abstract losses(batch: Batch, ctx: StepContext): LossTerms;
-
-  embed(modality: string, x: tf.Tensor): tf.Tensor {
-    const i = this.modalities.indexOf(modality);
-    if (i < 0) throw new UserError(`${this.name} embeds ${this.modalities.join(' and ')}, not '${modality}'`);
-    return tidy(() => this.encode(i as 0 | 1, x));
+  constructor(seed: number) {
+    this.p = new Params(seed);
   }
 
   trainableVariables(): tf.Variable[] {
@@ -56,5 +42,27 @@ export abstract class TwoTower implements Method {
 
   dispose(): void {
     this.p.dispose();
+  }
+}
+
+export abstract class TwoTower extends ParamsModel implements Method {
+  readonly modalities: string[];
+
+  constructor(readonly name: string, ctx: MethodContext, chosen: string[] | undefined, readonly embeddingDim: number) {
+    super(ctx.seed);
+    const available = Object.keys(ctx.dims);
+    this.modalities = chosen ?? available.slice(0, 2);
+    if (this.modalities.length !== 2 || this.modalities.some((m) => !(m in ctx.dims))) {
+      throw new UserError(`${name} needs two of the data set's modalities (${available.join(', ') || 'none'})`);
+    }
+  }
+
+  protected abstract encode(i: 0 | 1, x: tf.Tensor): tf.Tensor;
+  abstract losses(batch: Batch, ctx: StepContext): LossTerms;
+
+  embed(modality: string, x: tf.Tensor): tf.Tensor {
+    const i = this.modalities.indexOf(modality);
+    if (i < 0) throw new UserError(`${this.name} embeds ${this.modalities.join(' and ')}, not '${modality}'`);
+    return tidy(() => this.encode(i as 0 | 1, x));
   }
 }

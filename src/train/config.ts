@@ -7,6 +7,8 @@ export const TrainConfigSchema = z.object({
   /** Method options over the preset's (see each method's schema). */
   options: z.record(z.string(), z.unknown()).default({}),
   data: z.string(),
+  /** Transfer methods (aeir): the target domain's data set; its training pairs are never read as pairs. */
+  target: z.string().optional(),
   out: z.string(),
   epochs: z.number().int().positive().optional(),
   batchSize: z.number().int().positive().optional(),

@@ -18,13 +18,17 @@ export interface LoadedRun {
   bestEpoch: number;
 }
 
-/** `dataDir` overrides the recorded data set (same modalities, dimensions and labels are required). */
+/**
+ * `dataDir` overrides the recorded data set (same modalities, dimensions and labels are required); a transfer
+ * run's default is its target domain.
+ */
 export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun> {
   const paths = runPaths(dir);
   if (!existsSync(paths.config)) throw new UserError(`${dir}: not an xmodal run (no config.json)`);
   if (!existsSync(join(paths.best, 'model.json'))) throw new UserError(`${dir}: the run has no selected model yet (no best/; did training finish an epoch?)`);
   const config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
-  const dataset = Dataset.open(dataDir ?? config.dataset.path);
+  // A transfer run serves its target domain.
+  const dataset = Dataset.open(dataDir ?? config.targetDataset?.path ?? config.dataset.path);
   await initEngine();
   const resolved = resolve(config.method, config.preset, config.resolved.options, config.resolved.training);
   const trainLabels = dataset.labels(dataset.split('train'));

@@ -9,14 +9,23 @@ import type { Method } from '../methods/method.js';
 import { writeDirectoryAtomicallySync, writeFileAtomically } from '../util/atomic-dir.js';
 import { readTensors, writeTensors, type NamedArray } from './tensor-file.js';
 
+export interface Scores {
+  metric: 'mAP' | 'rSum';
+  scores: Record<string, number>;
+  average: number;
+}
+
 export interface EpochRecord {
   epoch: number;
   seconds: number;
   losses: Record<string, number>;
-  /** Validation (or, under selectOn=test, test) mAP per direction and their mean. */
-  selection: { split: string; mAP: Record<string, number>; average: number };
-  /** Test mAP when tracked; never used for selection under selectOn=val. */
-  test?: { mAP: Record<string, number>; average: number };
+  /**
+   * Validation (or, under selectOn=test, test) scores: mAP per direction and their mean (label protocol), or
+   * Recall@K per direction and their sum rSum (instance protocol of transfer runs).
+   */
+  selection: { split: string } & Scores;
+  /** Test scores when tracked; never used for selection under selectOn=val. */
+  test?: Scores;
   /** Set for epochs of a later stage (modal reconstruction). */
   stage?: string;
 }

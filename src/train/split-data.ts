@@ -91,6 +91,72 @@ export function embedSplit(method: Method, split: SplitData, batchSize = 1024): 
   return { embeddings, labels };
 }
 
+/** One modality's target-domain training rows, with no item identity left. */
+export interface UnalignedPool {
+  modality: string;
+  dim: number;
+  rows: number;
+  data: Float32Array;
+}
+
+function compareRows(data: Float32Array, dim: number, a: number, b: number): number {
+  for (let j = 0; j < dim; j++) {
+    const d = (data[a * dim + j] as number) - (data[b * dim + j] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * Each modality's rows of `items` (those that have it), sorted by their values: the order, and so the pairing,
+ * of the files cannot reach training. The only way an unaligned transfer method sees target training data.
+ */
+export function unalignedPools(ds: Dataset, items: Int32Array, modalities: string[]): Record<string, UnalignedPool> {
+  const pools: Record<string, UnalignedPool> = {};
+  for (const m of modalities) {
+    const present = ds.present(m, items);
+    const here = items.filter((_, k) => present[k]);
+    const dim = ds.modality(m).dim;
+    const raw = ds.features(m, here);
+    const order = Array.from({ length: here.length }, (_, i) => i).sort((a, b) => compareRows(raw, dim, a, b));
+    pools[m] = { modality: m, dim, rows: here.length, data: rows(raw, dim, order) };
+  }
+  return pools;
+}
+
+/** `size` rows of every pool from `start` of its own order (cyclic): independent draws per modality. */
+export function unalignedBatch(pools: Record<string, UnalignedPool>, orders: Record<string, Int32Array>, start: number, size: number): Record<string, tf.Tensor2D> {
+  const x: Record<string, tf.Tensor2D> = {};
+  for (const [m, p] of Object.entries(pools)) {
+    const order = orders[m] as Int32Array;
+    const count = Math.min(size, p.rows);
+    const picks = Array.from({ length: count }, (_, i) => order[(start + i) % p.rows] as number);
+    x[m] = tf.tensor2d(rows(p.data, p.dim, picks), [count, p.dim]);
+  }
+  return x;
+}
+
+/** Evaluation-mode aggregation of each item's present modalities (methods with `aggregate`), in item order. */
+export function aggregateSplit(method: Method, split: SplitData, batchSize = 1024): Matrix32 {
+  if (!method.aggregate) throw new Error(`${method.name} does not aggregate modalities`);
+  const n = split.items.length;
+  const data = new Float32Array(n * method.embeddingDim);
+  for (let start = 0; start < n; start += batchSize) {
+    const count = Math.min(batchSize, n - start);
+    const x: Record<string, tf.Tensor> = {};
+    const present: Record<string, Uint8Array> = {};
+    for (const m of method.modalities) {
+      const dim = split.dims[m] as number;
+      x[m] = tf.tensor2d((split.features[m] as Float32Array).subarray(start * dim, (start + count) * dim), [count, dim]);
+      present[m] = (split.present[m] as Uint8Array).subarray(start, start + count);
+    }
+    const emb = method.aggregate(x, present);
+    data.set(emb.dataSync() as Float32Array, start * method.embeddingDim);
+    tf.dispose([emb, ...Object.values(x)]);
+  }
+  return { rows: n, cols: method.embeddingDim, data };
+}
+
 /**
  * Modal reconstruction (methods.md 4.5): each missing feature generated from the item's other modality by the
  * method's generators (evaluation mode, no gradient). Returns the completed split and the positions of complete,

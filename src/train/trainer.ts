@@ -8,7 +8,9 @@ import { Adam } from '../engine/adam.js';
 import { initEngine, tf } from '../engine/engine.js';
 import { createRng, permutation } from '../engine/random.js';
 import { UserError } from '../errors.js';
-import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
+import { evaluateCrossModal, evaluateInstances, type CrossModalResult } from '../eval/crossmodal.js';
+import type { RetrievalOptions } from '../eval/metrics.js';
+import type { Matrix32 } from '../eval/similarity.js';
 import { markdownTable, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
 import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
@@ -16,8 +18,8 @@ import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
-import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
-import { embedSplit, loadSplit, makeBatch, reconstructMissing, type SplitData } from './split-data.js';
+import { appendEpoch, type Scores, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
+import { aggregateSplit, embedSplit, loadSplit, unalignedBatch, unalignedPools, makeBatch, reconstructMissing, type SplitData } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
 import { carveValidation } from './splits.js';
 
@@ -31,6 +33,8 @@ export interface RecordedConfig extends TrainConfig {
   resolved: { options: Record<string, unknown>; training: TrainingDefaults; preset: string | null };
   selection: string;
   dataset: { path: string; name: string; sha256: string; items: number };
+  /** Transfer runs: the target domain's data set. */
+  targetDataset?: { path: string; name: string; sha256: string; items: number };
   versions: { xmodal: string; node: string; tfjs: string };
   valItems: number[] | null;
 }
@@ -41,6 +45,8 @@ export interface TrainResult {
   bestScore: number;
   selection: string;
   test: CrossModalResult | undefined;
+  /** Transfer runs: the target test pairs' R@1+R@5+R@10 of both directions, in percent. */
+  rSum?: number;
 }
 
 export interface TrainOptions {
@@ -57,13 +63,48 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-async function evaluateSplit(method: Method, split: SplitData, labelNames: string[]): Promise<CrossModalResult> {
-  const [a, b] = method.modalities as [string, string];
+/** Every ordered pair of the method's modalities: two directions for two modalities, K(K-1) for K. */
+export function directionsOf(modalities: string[]): Array<[string, string]> {
+  return modalities.flatMap((a) => modalities.filter((b) => b !== a).map((b): [string, string] => [a, b]));
+}
+
+/** Items' labels decide relevance (mAP, the papers' protocol) or each item's own pair does (Recall@K, transfer). */
+type Protocol = 'labels' | 'instances';
+
+async function evaluateSplit(method: Method, split: SplitData, labelNames: string[], protocol: Protocol): Promise<Scores> {
   const { embeddings, labels } = embedSplit(method, split);
-  return evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames }, [[a, b], [b, a]], { ks: [], recallKs: [], curvePoints: 2 });
+  if (protocol === 'instances') {
+    const r = await evaluateInstancePairs(method, split, embeddings, { ks: [], curvePoints: 2 });
+    const scores: Record<string, number> = {};
+    for (const [direction, d] of Object.entries(r.directions)) for (const [k, v] of Object.entries(d.recallAtK)) scores[`${direction} R@${k}`] = v;
+    return { metric: 'rSum', scores, average: r.rSum };
+  }
+  const r = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames }, directionsOf(method.modalities), { ks: [], recallKs: [], curvePoints: 2 });
+  return { metric: 'mAP', scores: maps(r), average: r.averageMAP };
+}
+
+/** Instance-level retrieval between the method's two modalities: each item's own image and text are the match. */
+export async function evaluateInstancePairs(method: Method, split: SplitData, embeddings: Record<string, Matrix32>, options: Partial<RetrievalOptions> = {}) {
+  const [a, b] = method.modalities as [string, string];
+  const groups = (m: string) => Array.from(split.present[m] as Uint8Array, (p, k) => (p ? k : -1)).filter((k) => k >= 0);
+  const r = await evaluateInstances(embeddings[a] as Matrix32, groups(a), embeddings[b] as Matrix32, groups(b), options);
+  return { directions: { [`${a}->${b}`]: r.forward, [`${b}->${a}`]: r.backward }, rSum: r.rSum };
+}
+
+/** The target must offer the modalities the model embeds, with the source's dimensions. */
+function checkTargetDomain(source: Dataset, target: Dataset, modalities: string[]): void {
+  for (const m of modalities) {
+    if (!target.modalityNames.includes(m)) throw new UserError(`${target.dir}: the target domain has no modality '${m}' (it has ${target.modalityNames.join(', ')})`);
+    if (target.modality(m).dim !== source.modality(m).dim) throw new UserError(`${target.dir}: modality '${m}' is ${target.modality(m).dim}-d, the source's is ${source.modality(m).dim}-d`);
+  }
+  for (const split of ['train', 'test']) if (!target.splitNames.includes(split)) throw new UserError(`${target.dir}: the target domain needs a '${split}' split`);
 }
 
 const maps = (r: CrossModalResult) => Object.fromEntries(Object.entries(r.directions).map(([k, v]) => [k, v.mAP]));
+
+function describe(ds: Dataset): RecordedConfig['dataset'] {
+  return { path: resolvePath(ds.dir), name: ds.name, sha256: sha256(`${ds.dir}/dataset.json`), items: ds.size };
+}
 
 function prepareRunDir(dir: string, options: TrainOptions): void {
   if (options.resume) {
@@ -86,7 +127,9 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   const ds = Dataset.open(options.resume ? (JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig).dataset.path : input.data);
   if (options.resume) {
     config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
-    if (sha256(`${ds.dir}/dataset.json`) !== config.dataset.sha256) throw new UserError(`${ds.dir}: the data set changed since the run started (dataset.json hash differs)`);
+    for (const d of [config.dataset, config.targetDataset]) {
+      if (d && sha256(`${d.path}/dataset.json`) !== d.sha256) throw new UserError(`${d.path}: the data set changed since the run started (dataset.json hash differs)`);
+    }
   } else {
     const parsed = TrainConfigSchema.safeParse(input);
     if (!parsed.success) throw new UserError(`training option ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
@@ -104,13 +147,21 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       selection: c.selectOn === 'test'
         ? 'best epoch on the test split (the papers\' protocol; optimistic, not a held-out estimate)'
         : ds.splitNames.includes('val') ? 'best epoch on the data set\'s val split' : `best epoch on a validation split carved from train (${Math.round(c.valFraction * 100)}%, stratified, seed ${c.seed})`,
-      dataset: { path: resolvePath(ds.dir), name: ds.name, sha256: sha256(`${ds.dir}/dataset.json`), items: ds.size },
+      dataset: describe(ds),
+      ...(c.target ? { targetDataset: describe(Dataset.open(c.target)) } : {}),
       versions: { xmodal: VERSION, node: process.version, tfjs: tf.version.tfjs },
       valItems: null,
     };
   }
   const training = config.resolved.training;
   const resolved = resolve(config.method, config.preset, config.resolved.options, training);
+  // Transfer methods learn from a source data set (--data) and a target domain (--target) whose training
+  // images and texts are used without their pairing; they are evaluated on the target's test pairs.
+  const transfer = resolved.factory.transfer === true;
+  if (transfer && !config.targetDataset) throw new UserError(`${config.method} learns a transfer task: give the target domain with --target DIR (the source is --data)`);
+  if (!transfer && config.targetDataset) throw new UserError(`--target: ${config.method} does not learn transfer tasks (aeir does)`);
+  const targetDs = config.targetDataset ? Dataset.open(config.targetDataset.path) : undefined;
+  const protocol: Protocol = transfer ? 'instances' : 'labels';
 
   // Splits: train, selection (val or test), test.
   let trainItems = ds.split('train');
@@ -136,9 +187,15 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     seed: config.seed,
   });
   const modalities = method.modalities;
-  const trainData = loadSplit(ds, trainItems, modalities, { zeroFill: config.missing === 'zero-fill' });
-  const selectionData = loadSplit(ds, selectionItems, modalities);
-  const testData = ds.splitNames.includes('test') ? loadSplit(ds, ds.split('test'), modalities) : undefined;
+  if (targetDs) checkTargetDomain(ds, targetDs, modalities);
+  // Instance-level evaluation and the source pairs need both modalities of an item.
+  const pairs = { complete: transfer };
+  const trainData = loadSplit(ds, trainItems, modalities, { ...pairs, zeroFill: config.missing === 'zero-fill' });
+  const selectionData = targetDs && config.selectOn === 'test' ? loadSplit(targetDs, targetDs.split('test'), modalities, pairs) : loadSplit(ds, selectionItems, modalities, pairs);
+  const testDs = targetDs ?? ds;
+  const testData = testDs.splitNames.includes('test') ? loadSplit(testDs, testDs.split('test'), modalities, pairs) : undefined;
+  const targetPools = targetDs && method.targetData === 'unaligned' ? unalignedPools(targetDs, targetDs.split('train'), modalities) : undefined;
+  const targetPairs = targetDs && method.targetData === 'aligned' ? loadSplit(targetDs, targetDs.split('train'), modalities, pairs) : undefined;
   if (trainData.items.length === 0) throw new UserError(`${ds.dir}: no training item has ${modalities.join(' or ')}`);
   if (!options.resume) writeFileAtomically(paths.artifacts, JSON.stringify(method.artifacts()) + '\n');
   const optimizer = new Adam(method.trainableVariables(), { lr: training.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8, weightDecay: training.weightDecay });
@@ -160,37 +217,53 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   let lastCheckpoint = performance.now();
   const reconstruct = config.reconstruct;
   const totalEpochs = training.epochs + (reconstruct?.epochs ?? 0);
+  // Target-domain rows of each step: unaligned pools drawn independently per modality, or (the oracle) pairs.
+  const targetBatches = (epoch: number): ((s: number) => NonNullable<Batch['target']>) | undefined => {
+    const B = training.batchSize;
+    if (targetPools) {
+      const orders = Object.fromEntries(Object.values(targetPools).map((p, k) => [p.modality, permutation(createRng(stepSeed(config.seed, epoch) ^ (0x51ed + k)), p.rows)]));
+      return (s) => ({ x: unalignedBatch(targetPools, orders, s * B, B), aligned: false });
+    }
+    if (targetPairs) {
+      const order = permutation(createRng(stepSeed(config.seed, epoch) ^ 0x0a1c), targetPairs.items.length);
+      return (s) => {
+        const positions = Array.from({ length: Math.min(B, order.length) }, (_, i) => order[(s * B + i) % order.length] as number);
+        const b = makeBatch(targetPairs, positions);
+        b.labels.dispose();
+        return { x: b.x, aligned: true };
+      };
+    }
+    return undefined;
+  };
   // One optimisation step on a batch; returns the loss. Shared by both stages.
   const step = (opt: { minimize(f: () => tf.Scalar): number }, batch: Batch, progress: number, sums: Record<string, number>): number => {
     let terms: Record<string, tf.Scalar> = {};
     const loss = opt.minimize(() => {
       const result = method.losses(batch, { progress });
-      terms = Object.fromEntries(Object.entries(result.terms).map(([k, v]) => [k, tf.keep(v)]));
+      // Clones: a term may be the very tensor returned as the total, which the optimiser disposes.
+      terms = Object.fromEntries(Object.entries(result.terms).map(([k, v]) => [k, tf.keep(tf.clone(v))]));
       return result.total;
     });
     method.afterStep();
     for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + (v.dataSync()[0] as number);
     sums.total = (sums.total ?? 0) + loss;
-    tf.dispose([...Object.values(terms), ...Object.values(batch.x), batch.labels]);
+    tf.dispose([...Object.values(terms), ...Object.values(batch.x), batch.labels, ...Object.values(batch.target?.x ?? {})]);
     return loss;
   };
   // Evaluation, selection, the metrics line; returns whether the epoch is the best so far.
   const endEpoch = async (epoch: number, started: number, sums: Record<string, number>, stepsDone: number, stage: string): Promise<EpochRecord> => {
-    const selection = await evaluateSplit(method, selectionData, ds.labelNames);
+    const selection = await evaluateSplit(method, selectionData, ds.labelNames, protocol);
     const record: EpochRecord = {
       epoch,
       seconds: (performance.now() - started) / 1000,
       losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / stepsDone])),
-      selection: { split: config.selectOn === 'test' ? 'test' : 'val', mAP: maps(selection), average: selection.averageMAP },
+      selection: { split: config.selectOn === 'test' ? 'test' : 'val', ...selection },
       ...(stage !== 'main' ? { stage } : {}),
     };
-    if (config.trackTest && testData && config.selectOn !== 'test') {
-      const test = await evaluateSplit(method, testData, ds.labelNames);
-      record.test = { mAP: maps(test), average: test.averageMAP };
-    }
-    const improved = selection.averageMAP > bestScore;
+    if (config.trackTest && testData && config.selectOn !== 'test') record.test = await evaluateSplit(method, testData, ds.labelNames, protocol);
+    const improved = selection.average > bestScore;
     if (improved) {
-      bestScore = selection.averageMAP;
+      bestScore = selection.average;
       bestEpoch = epoch;
       saveBest(out, method, { epoch, score: bestScore });
     }
@@ -202,7 +275,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   if (method.fit && startEpoch === 1) {
     // Closed-form methods fit once; the selection split scores their choices. Recorded as epoch 1.
     const started = performance.now();
-    const fitted = await method.fit(trainData, async () => (await evaluateSplit(method, selectionData, ds.labelNames)).averageMAP);
+    const fitted = await method.fit(trainData, async () => (await evaluateSplit(method, selectionData, ds.labelNames, protocol)).average);
     writeFileAtomically(paths.artifacts, JSON.stringify({ ...method.artifacts(), fit: fitted }) + '\n');
     await endEpoch(1, started, {}, 1, 'fit');
     saveCheckpoint(out, method, optimizer, { epoch: training.epochs, bestEpoch, bestScore, step: 0 });
@@ -210,9 +283,11 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   for (let epoch = startEpoch; epoch <= training.epochs && !method.fit; epoch++) {
     const started = performance.now();
     const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
+    const drawTarget = targetBatches(epoch);
     const sums: Record<string, number> = {};
     for (let s = 0; s < steps; s++) {
       const batch = makeBatch(trainData, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
+      if (drawTarget) batch.target = drawTarget(s);
       const loss = step(optimizer, batch, (epoch - 1 + s / steps) / training.epochs, sums);
       if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
       emit({ type: 'step', epoch, epochs: totalEpochs, step: s + 1, steps, loss });
@@ -269,17 +344,35 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   // The selected model, evaluated once on test with the papers' protocol and every other metric.
   loadModelState(method, paths.best);
   let test: CrossModalResult | undefined;
-  if (testData) {
-    const [a, b] = method.modalities as [string, string];
+  let rSum: number | undefined;
+  if (testData && protocol === 'instances') {
+    const r = await evaluateInstancePairs(method, testData, embedSplit(method, testData).embeddings);
+    rSum = r.rSum;
+    const maps = Object.values(r.directions).map((d) => d.mAP);
+    test = { directions: r.directions, averageMAP: maps.reduce((a, b) => a + b, 0) / maps.length };
+    const report = serializeReport({ title: `${config.method} on ${testDs.name}: test pairs (instance-level), model selected by ${config.selection}`, directions: test.directions });
+    writeFileAtomically(paths.result, JSON.stringify({ ...report, rSum, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
+    writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\nrSum (R@1+R@5+R@10 of both directions, %): ${rSum.toFixed(1)}\n\n${markdownTable(report, ['recall@k', 'map'])}\n`);
+  } else if (testData) {
     const { embeddings, labels } = embedSplit(method, testData);
-    test = await evaluateCrossModal({ embeddings, labels: testData.labels, labelsOf: labels, labelNames: ds.labelNames }, [[a, b], [b, a]]);
+    const directions = directionsOf(method.modalities);
+    let extra: CrossModalResult['directions'] = {};
+    if (method.aggregate) {
+      // Multi-modal queries: each test item's aggregation of all its modalities against each modality.
+      const aggregated = aggregateSplit(method, testData);
+      const withAggregate = { embeddings: { ...embeddings, aggregate: aggregated }, labels: testData.labels, labelsOf: { ...labels, aggregate: testData.labels }, labelNames: ds.labelNames };
+      extra = (await evaluateCrossModal(withAggregate, method.modalities.map((m): [string, string] => ['aggregate', m]))).directions;
+    }
+    const pairwise = await evaluateCrossModal({ embeddings, labels: testData.labels, labelsOf: labels, labelNames: ds.labelNames }, directions);
+    // The mean mAP stays the papers' figure: over single-modality directions only.
+    test = { directions: { ...pairwise.directions, ...extra }, averageMAP: pairwise.averageMAP };
     const report = serializeReport({ title: `${config.method} on ${ds.name}: test split, model selected by ${config.selection}`, directions: test.directions, averageMAP: test.averageMAP });
     writeFileAtomically(paths.result, JSON.stringify({ ...report, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
     writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\n${markdownTable(report)}\n`);
   }
   method.dispose();
   optimizer.dispose();
-  const result = { dir: out, bestEpoch, bestScore, selection: config.selection, test };
+  const result = { dir: out, bestEpoch, bestScore, selection: config.selection, test, ...(rSum !== undefined ? { rSum } : {}) };
   emit({ type: 'done', result });
   return result;
 }

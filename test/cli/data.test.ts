@@ -54,3 +54,33 @@ test('xmodal synth writes a valid synthetic data set', () => {
   assert.equal(info.modalities.length, 3);
   assert.ok(info.modalities[2].missingRate > 0.3);
 });
+
+test('xmodal import arrays stacks train and test variables: UCI Multiple Features, three real views', () => {
+  const out = join(dir, 'mfeat');
+  const mat = join(SHARED_DATA, 'uci-mfeat/uci_all.mat');
+  const r = xmodal('import', 'arrays', '--modality', `fourier=${mat}:I_tr+I_te`, '--modality', `karhunen=${mat}:T_tr+T_te`, '--modality', `pixels=${mat}:P_tr+P_te`,
+    '--labels', `${mat}:L_tr+L_te`, '--split', 'train=0:1500', '--split', 'test=1500:2000', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /2000 items \(train 1500, test 500\); fourier 76-d, karhunen 64-d, pixels 240-d; 10 labels/);
+  const bad = xmodal('import', 'arrays', '--modality', `mixed=${mat}:I_tr+T_te`, '--labels', `${mat}:L_tr+L_te`, '--out', join(dir, 'mixed'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /I_tr\+T_te: .*:T_te has 64 columns, .*:I_tr has 76; stacked variables must agree/);
+  assert.ok(!existsSync(join(dir, 'mixed')));
+});
+
+test('xmodal split-domains: Wikipedia by category into source and target, both with their splits', () => {
+  const wiki = join(PACKAGE_ROOT, 'datasets/wikipedia');
+  const src = join(dir, 'wk-source');
+  const tgt = join(dir, 'wk-target');
+  const r = xmodal('split-domains', wiki, '--target-labels', 'media,music,royalty,sport,warfare', '--source-out', src, '--target-out', tgt);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wk-source: 1472 items \(train 1104, test 368\)/);
+  assert.match(r.stdout, /wk-target: 1394 items \(train 1069, test 325\)/);
+  const again = xmodal('split-domains', wiki, '--target-labels', 'media,opera', '--source-out', join(dir, 's2'), '--target-out', join(dir, 't2'));
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /--target-labels: no label 'opera'/);
+  const exists = xmodal('split-domains', wiki, '--target-share', '0.5', '--source-out', join(dir, 's3'), '--target-out', tgt);
+  assert.equal(exists.status, 2);
+  assert.match(exists.stderr, /wk-target: already exists/);
+  assert.ok(!existsSync(join(dir, 's3')), 'nothing written when either output is refused');
+});

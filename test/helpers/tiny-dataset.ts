@@ -4,7 +4,7 @@ import { createRng, uniformArray } from '../../src/engine/random.js';
 import { synthesize, synthDefaults } from '../../src/data/synth.js';
 import { writeDataset } from '../../src/data/writer.js';
 
-export function tinyDataset(dir: string, name = 'tiny', items = 80): string {
+export function tinyDataset(dir: string, name = 'tiny', items = 80, modalities: Record<string, number> = { image: 16, text: 12 }): string {
   const rng = createRng(11);
   const classes = 5;
   // Label sets of one or two labels, so co-occurrence is non-trivial.
@@ -14,7 +14,7 @@ export function tinyDataset(dir: string, name = 'tiny', items = 80): string {
     if (rng() < 0.4) source[r * classes + Math.floor(rng() * classes)] = 1;
   }
   const spec = synthesize({
-    ...synthDefaults, items, modalities: { image: 16, text: 12 }, missing: {}, noise: 0.2, seed: 5, latentDim: 8,
+    ...synthDefaults, items, modalities, missing: {}, noise: 0.2, seed: 5, latentDim: 8,
     labelSource: { names: ['sky', 'sea', 'tree', 'dog', 'car'], data: source, source: 'test' }, name,
   });
   const all = Int32Array.from({ length: items }, (_, i) => i);

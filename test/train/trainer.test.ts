@@ -63,7 +63,7 @@ test('--resume continues an interrupted run to exactly the same model', async ()
 });
 
 test('bad configurations give user errors', async () => {
-  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con, dscmr, acmr, cca, scm\)/.test(e.message));
+  await assert.rejects(train({ method: 'nope', data, out: join(dir, 'bad1') }), (e: Error) => e instanceof UserError && /unknown method 'nope' \(methods: dagnn, pgnn-con, ignn-con, dscmr, acmr, cca, scm, agat, vse, aeir\)/.test(e.message));
   await assert.rejects(train({ method: 'pgnn-con', options: { tau: -1 }, data, out: join(dir, 'bad2') }), /method option tau/);
   await assert.rejects(train({ method: 'pgnn-con', preset: 'imagenet', data, out: join(dir, 'bad3') }), /unknown preset 'imagenet'/);
   await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'overfit-dagnn') }), /already exists \(use --resume/);

@@ -15,12 +15,34 @@ export interface Matrix {
   source: string;
 }
 
-/** `ref` is `path` or `path:variable` (a .mat variable or .npz array; optional when the file holds just one). */
+/**
+ * `ref` is `path` or `path:variable` (a .mat variable or .npz array; optional when the file holds just one).
+ * `path:A+B` stacks the rows of several variables (files that store train and test parts apart: I_tr+I_te).
+ */
 export async function readMatrix(ref: string): Promise<Matrix> {
   const colon = ref.lastIndexOf(':');
   const hasVariable = colon > 0 && !/^[A-Za-z]:[\\/]/.test(ref) && !existsSync(ref);
   const path = hasVariable ? ref.slice(0, colon) : ref;
   const variable = hasVariable ? ref.slice(colon + 1) : undefined;
+  if (variable?.includes('+')) return stackRows(await Promise.all(variable.split('+').map((v) => readOne(path, v))), ref);
+  return readOne(path, variable);
+}
+
+function stackRows(parts: Matrix[], ref: string): Matrix {
+  const cols = parts[0]?.cols ?? 0;
+  const odd = parts.find((p) => p.cols !== cols);
+  if (odd) throw new UserError(`${ref}: ${odd.source} has ${odd.cols} columns, ${parts[0]?.source} has ${cols}; stacked variables must agree`);
+  const rows = parts.reduce((s, p) => s + p.rows, 0);
+  const values = new Float64Array(rows * cols);
+  let offset = 0;
+  for (const p of parts) {
+    values.set(p.values, offset);
+    offset += p.values.length;
+  }
+  return { rows, cols, values, source: ref };
+}
+
+async function readOne(path: string, variable: string | undefined): Promise<Matrix> {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
   const ext = extname(path).toLowerCase();
   if (ext === '.mat') {

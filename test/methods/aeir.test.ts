@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { initEngine, tf } from '../../src/engine/engine.js';
+import { adversarialSchedule, crossDomainLoss, domainLoss, tripletLoss } from '../../src/methods/aeir.js';
+import { Params, linear } from '../../src/methods/layers.js';
+import { createRng, uniformArray } from '../../src/engine/random.js';
+
+before(async () => {
+  await initEngine();
+});
+
+const value = (t: tf.Tensor) => t.dataSync()[0] as number;
+
+test('triplet loss, hand-checked: two pairs, margin 0.2', () => {
+  tf.tidy(() => {
+    const u = tf.tensor2d([[1, 0], [0, 1]]);
+    const v = tf.tensor2d([[0.6, 0.8], [1, 0]]);
+    // scores [[0.6, 1], [0.8, 0]]; violations image->text 0.6 and 1.0, text->image 0.4 and 1.2.
+    assert.ok(Math.abs(value(tripletLoss(u, v, 0.2, 'hardest')) - 1.6) < 1e-6);
+    assert.ok(Math.abs(value(tripletLoss(u, v, 0.2, 'all')) - 1.6) < 1e-6);
+  });
+});
+
+test('triplet loss: hardest and all negatives against a plain float64 transcription', () => {
+  const rng = createRng(3);
+  const n = 5;
+  const d = 4;
+  const unit = (a: Float32Array) => {
+    for (let i = 0; i < n; i++) {
+      const row = a.subarray(i * d, (i + 1) * d);
+      const norm = Math.hypot(...row);
+      row.forEach((x, j) => (row[j] = x / norm));
+    }
+    return a;
+  };
+  const u = unit(uniformArray(rng, n * d));
+  const v = unit(uniformArray(rng, n * d));
+  const s = (i: number, j: number) => Array.from({ length: d }, (_, k) => (u[i * d + k] as number) * (v[j * d + k] as number)).reduce((a, b) => a + b, 0);
+  let hardest = 0;
+  let all = 0;
+  for (let i = 0; i < n; i++) {
+    let worstText = 0;
+    let worstImage = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const toText = Math.max(0, 0.2 + s(i, j) - s(i, i));
+      const toImage = Math.max(0, 0.2 + s(j, i) - s(i, i));
+      worstText = Math.max(worstText, toText);
+      worstImage = Math.max(worstImage, toImage);
+      all += toText + toImage;
+    }
+    hardest += (worstText + worstImage) / n;
+  }
+  all /= n * (n - 1);
+  tf.tidy(() => {
+    const U = tf.tensor2d(u, [n, d]);
+    const V = tf.tensor2d(v, [n, d]);
+    assert.ok(Math.abs(value(tripletLoss(U, V, 0.2, 'hardest')) - hardest) < 1e-5, `hardest ${value(tripletLoss(U, V, 0.2, 'hardest'))} vs ${hardest}`);
+    assert.ok(Math.abs(value(tripletLoss(U, V, 0.2, 'all')) - all) < 1e-5);
+  });
+});
+
+test('cross-domain loss, hand-checked: neighbours through the same modality lend their partners as positives', () => {
+  tf.tidy(() => {
+    const target = tf.tensor2d([[1, 0]]);
+    const sourceSame = tf.tensor2d([[1, 0], [0, 1], [0.6, 0.8]]);
+    const sourceOther = tf.tensor2d([[0, 1], [1, 0], [0.8, 0.6]]);
+    // k = 1: neighbour 0, its partner scores 0; hardest other partner scores 1: 1 - 0 + 0.2.
+    assert.ok(Math.abs(value(crossDomainLoss(target, sourceSame, sourceOther, 1, 0.2)) - 1.2) < 1e-6);
+    // k = 2: neighbours 0 and 2, mean partner score 0.4; the remaining partner scores 1: 1 - 0.4 + 0.2.
+    assert.ok(Math.abs(value(crossDomainLoss(target, sourceSame, sourceOther, 2, 0.2)) - 0.8) < 1e-6);
+  });
+});
+
+test('domain-adversarial loss, hand-checked, and its schedule', () => {
+  const p = new Params(1);
+  const disc: [ReturnType<typeof linear>, ReturnType<typeof linear>] = [linear(p, 'd1', 3, 4), linear(p, 'd2', 4, 2)];
+  for (const v of p.trainableVariables()) v.assign(tf.zerosLike(v));
+  tf.tidy(() => {
+    // A blind discriminator (all logits 0) costs ln 2 on each domain.
+    const loss = domainLoss(disc, tf.ones([2, 3]), tf.zeros([3, 3]), 0.5);
+    assert.ok(Math.abs(value(loss) - 2 * Math.LN2) < 1e-6);
+  });
+  p.dispose();
+  assert.equal(adversarialSchedule(0), 0);
+  assert.ok(Math.abs(adversarialSchedule(0.5) - (2 / (1 + Math.exp(-5)) - 1)) < 1e-12);
+  assert.ok(adversarialSchedule(1) > 0.9999 && adversarialSchedule(1) < 1);
+});
