@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importArrays } from '../src/data/importers/arrays.js';
 import { writeDataset } from '../src/data/writer.js';
-import { directionsOf, train } from '../src/train/trainer.js';
+import { directionsOf } from '../src/train/evaluate.js';
+import { train } from '../src/train/trainer.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { emit, round } from './harness.js';
 

@@ -11,7 +11,7 @@ import { groupRelevance, labelRelevance } from '../eval/relevance.js';
 import { comparisonTable, markdownTable, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
 import type { Matrix32 } from '../eval/similarity.js';
 import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
-import { directionsOf, evaluateInstancePairs } from '../train/trainer.js';
+import { directionsOf, evaluateInstancePairs } from '../train/evaluate.js';
 import { loadRun } from '../train/load-run.js';
 import { embedSplit, loadSplit } from '../train/split-data.js';
 

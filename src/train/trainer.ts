@@ -8,18 +8,18 @@ import { Adam } from '../engine/adam.js';
 import { initEngine, tf } from '../engine/engine.js';
 import { createRng, permutation } from '../engine/random.js';
 import { UserError } from '../errors.js';
-import { evaluateCrossModal, evaluateInstances, type CrossModalResult } from '../eval/crossmodal.js';
-import type { RetrievalOptions } from '../eval/metrics.js';
-import type { Matrix32 } from '../eval/similarity.js';
+import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
+import { directionsOf, evaluateInstancePairs, evaluateSplit, type Protocol } from './evaluate.js';
+import { checkTargetDomain, targetBatches } from './target-domain.js';
 import { markdownTable, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
-import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
+import type { Batch, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
-import { appendEpoch, type Scores, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
-import { aggregateSplit, embedSplit, loadSplit, unalignedBatch, unalignedPools, makeBatch, reconstructMissing, type SplitData } from './split-data.js';
+import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
+import { aggregateSplit, embedSplit, loadSplit, makeBatch, reconstructMissing, unalignedPools } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
 import { carveValidation } from './splits.js';
 
@@ -63,44 +63,6 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** Every ordered pair of the method's modalities: two directions for two modalities, K(K-1) for K. */
-export function directionsOf(modalities: string[]): Array<[string, string]> {
-  return modalities.flatMap((a) => modalities.filter((b) => b !== a).map((b): [string, string] => [a, b]));
-}
-
-/** Items' labels decide relevance (mAP, the papers' protocol) or each item's own pair does (Recall@K, transfer). */
-type Protocol = 'labels' | 'instances';
-
-async function evaluateSplit(method: Method, split: SplitData, labelNames: string[], protocol: Protocol): Promise<Scores> {
-  const { embeddings, labels } = embedSplit(method, split);
-  if (protocol === 'instances') {
-    const r = await evaluateInstancePairs(method, split, embeddings, { ks: [], curvePoints: 2 });
-    const scores: Record<string, number> = {};
-    for (const [direction, d] of Object.entries(r.directions)) for (const [k, v] of Object.entries(d.recallAtK)) scores[`${direction} R@${k}`] = v;
-    return { metric: 'rSum', scores, average: r.rSum };
-  }
-  const r = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames }, directionsOf(method.modalities), { ks: [], recallKs: [], curvePoints: 2 });
-  return { metric: 'mAP', scores: maps(r), average: r.averageMAP };
-}
-
-/** Instance-level retrieval between the method's two modalities: each item's own image and text are the match. */
-export async function evaluateInstancePairs(method: Method, split: SplitData, embeddings: Record<string, Matrix32>, options: Partial<RetrievalOptions> = {}) {
-  const [a, b] = method.modalities as [string, string];
-  const groups = (m: string) => Array.from(split.present[m] as Uint8Array, (p, k) => (p ? k : -1)).filter((k) => k >= 0);
-  const r = await evaluateInstances(embeddings[a] as Matrix32, groups(a), embeddings[b] as Matrix32, groups(b), options);
-  return { directions: { [`${a}->${b}`]: r.forward, [`${b}->${a}`]: r.backward }, rSum: r.rSum };
-}
-
-/** The target must offer the modalities the model embeds, with the source's dimensions. */
-function checkTargetDomain(source: Dataset, target: Dataset, modalities: string[]): void {
-  for (const m of modalities) {
-    if (!target.modalityNames.includes(m)) throw new UserError(`${target.dir}: the target domain has no modality '${m}' (it has ${target.modalityNames.join(', ')})`);
-    if (target.modality(m).dim !== source.modality(m).dim) throw new UserError(`${target.dir}: modality '${m}' is ${target.modality(m).dim}-d, the source's is ${source.modality(m).dim}-d`);
-  }
-  for (const split of ['train', 'test']) if (!target.splitNames.includes(split)) throw new UserError(`${target.dir}: the target domain needs a '${split}' split`);
-}
-
-const maps = (r: CrossModalResult) => Object.fromEntries(Object.entries(r.directions).map(([k, v]) => [k, v.mAP]));
 
 function describe(ds: Dataset): RecordedConfig['dataset'] {
   return { path: resolvePath(ds.dir), name: ds.name, sha256: sha256(`${ds.dir}/dataset.json`), items: ds.size };
@@ -217,24 +179,6 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   let lastCheckpoint = performance.now();
   const reconstruct = config.reconstruct;
   const totalEpochs = training.epochs + (reconstruct?.epochs ?? 0);
-  // Target-domain rows of each step: unaligned pools drawn independently per modality, or (the oracle) pairs.
-  const targetBatches = (epoch: number): ((s: number) => NonNullable<Batch['target']>) | undefined => {
-    const B = training.batchSize;
-    if (targetPools) {
-      const orders = Object.fromEntries(Object.values(targetPools).map((p, k) => [p.modality, permutation(createRng(stepSeed(config.seed, epoch) ^ (0x51ed + k)), p.rows)]));
-      return (s) => ({ x: unalignedBatch(targetPools, orders, s * B, B), aligned: false });
-    }
-    if (targetPairs) {
-      const order = permutation(createRng(stepSeed(config.seed, epoch) ^ 0x0a1c), targetPairs.items.length);
-      return (s) => {
-        const positions = Array.from({ length: Math.min(B, order.length) }, (_, i) => order[(s * B + i) % order.length] as number);
-        const b = makeBatch(targetPairs, positions);
-        b.labels.dispose();
-        return { x: b.x, aligned: true };
-      };
-    }
-    return undefined;
-  };
   // One optimisation step on a batch; returns the loss. Shared by both stages.
   const step = (opt: { minimize(f: () => tf.Scalar): number }, batch: Batch, progress: number, sums: Record<string, number>): number => {
     let terms: Record<string, tf.Scalar> = {};
@@ -283,7 +227,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   for (let epoch = startEpoch; epoch <= training.epochs && !method.fit; epoch++) {
     const started = performance.now();
     const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
-    const drawTarget = targetBatches(epoch);
+    const drawTarget = targetBatches({ pools: targetPools, pairs: targetPairs }, stepSeed(config.seed, epoch), training.batchSize);
     const sums: Record<string, number> = {};
     for (let s = 0; s < steps; s++) {
       const batch = makeBatch(trainData, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
