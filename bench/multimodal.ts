@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { emit, round } from './harness.js';
 
 /** The real data beside the checkout (../shared/data), as the tests read it. */
-const SHARED_DATA = process.env.XMODAL_SHARED_DATA ?? join(PACKAGE_ROOT, '../shared/data');
+const SHARED_DATA = join(PACKAGE_ROOT, '../shared/data');
 
 const views = { fourier: 'I', karhunen: 'T', pixels: 'P' } as const;
 
@@ -37,13 +37,14 @@ interface Approach {
 }
 
 function report(dataset: string, a: Approach): void {
-  const values = Object.values(a.mAP);
+  // The mean over single-modality directions, comparable between one model and the pairwise ones.
+  const values = Object.entries(a.mAP).filter(([k]) => !k.startsWith('aggregate->')).map(([, v]) => v);
   emit({
     name: `${dataset} ${a.name}: test mAP in every direction, selected on validation`,
     median_ms: round(a.seconds * 1000, 0), min_ms: round(a.seconds * 1000, 0), runs: 1,
     models: a.models, training_seconds: round(a.seconds, 1),
     ...Object.fromEntries(Object.entries(a.mAP).map(([k, v]) => [k, round(v, 4)])),
-    mean: round(values.reduce((s, v) => s + v, 0) / values.length, 4),
+    mean_over_modality_directions: round(values.reduce((s, v) => s + v, 0) / values.length, 4),
   });
 }
 

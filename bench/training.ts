@@ -37,7 +37,7 @@ async function figure(name: string, config: Parameters<typeof train>[0]): Promis
 export async function benchWikipedia(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'xmodal-bench-'));
   try {
-    for (const method of ['dagnn', 'pgnn-con', 'ignn-con', 'dscmr', 'acmr', 'cca', 'scm']) {
+    for (const method of ['dagnn', 'pgnn-con', 'ignn-con', 'dscmr', 'acmr', 'cca', 'scm', 'agat']) {
       await figure(`wikipedia ${method}${['cca', 'scm'].includes(method) ? '' : ' (preset wikipedia)'}: test mAP, selected on validation`, {
         method, ...(['cca', 'scm'].includes(method) ? {} : { preset: 'wikipedia' }), data: join(PACKAGE_ROOT, 'datasets/wikipedia'), out: join(dir, method), seed: 0,
       });

@@ -95,10 +95,8 @@ class Dagnn extends TwoTower {
       this.graphArtifacts.graph = 'none: classifiers are free parameters';
       return;
     }
+    // Without label-name vectors both graphs start from learnable random U(0,1) vectors (labelInputDim wide).
     const emb = ctx.labelEmbeddings;
-    if (o.graph === 'ignn' && !emb) {
-      throw new UserError(`${name} learns its label graph from label-name vectors, and the data set has none (add them with --label-embeddings at import; see xmodal label-embed)`);
-    }
     const inDim = emb ? emb.dim : o.labelInputDim;
     if (emb) this.labelInputs = p.variable('inp', emb.data, [C, emb.dim], o.graph === 'ignn');
     else this.labelInputs = p.uniform('inp', [C, inDim], 0, 1); // torch.rand, learnable, as the official P-GNN without embeddings
@@ -115,7 +113,8 @@ class Dagnn extends TwoTower {
       this.fixedAdjacency = p.constant('adj', Float32Array.from(adj), [C, C]);
       Object.assign(this.graphArtifacts, { graph: 'pgnn: label co-occurrence in the training split', cooccurrence: Array.from(co.adj), nums: Array.from(co.nums), A: Array.from(A), adjacency: Array.from(adj) });
     } else {
-      const A0 = embeddingAdjacency(emb!.data, C, o.threshold);
+      // A0 from the initial vectors: the given ones, or the random start that the model then learns from.
+      const A0 = embeddingAdjacency(emb ? emb.data : (this.labelInputs.dataSync() as Float32Array), C, o.threshold);
       this.a0 = p.constant('A0', Float32Array.from(A0), [C, C]);
       for (let k = 0; k < o.heads; k++) this.headWeights.push(p.uniform(`W_${k}`, [inDim], 0.3, 0.6));
       Object.assign(this.graphArtifacts, { graph: 'ignn: label-vector similarity A0 plus a learned part', A0: Array.from(A0) });

@@ -4,7 +4,7 @@ import { createRng, uniformArray } from '../../src/engine/random.js';
 import { synthesize, synthDefaults } from '../../src/data/synth.js';
 import { writeDataset } from '../../src/data/writer.js';
 
-export function tinyDataset(dir: string, name = 'tiny', items = 80, modalities: Record<string, number> = { image: 16, text: 12 }): string {
+export function tinyDataset(dir: string, name = 'tiny', items = 80, modalities: Record<string, number> = { image: 16, text: 12 }, labelVectors = true): string {
   const rng = createRng(11);
   const classes = 5;
   // Label sets of one or two labels, so co-occurrence is non-trivial.
@@ -19,7 +19,8 @@ export function tinyDataset(dir: string, name = 'tiny', items = 80, modalities: 
   });
   const all = Int32Array.from({ length: items }, (_, i) => i);
   spec.splits = { train: all, test: all };
-  spec.labelEmbeddings = { data: uniformArray(rng, classes * 8), dim: 8, source: 'random test vectors' };
+  const vectors = uniformArray(rng, classes * 8);
+  if (labelVectors) spec.labelEmbeddings = { data: vectors, dim: 8, source: 'random test vectors' };
   const out = join(dir, name);
   writeDataset(out, spec);
   return out;

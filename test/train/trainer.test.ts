@@ -69,3 +69,11 @@ test('bad configurations give user errors', async () => {
   await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'overfit-dagnn') }), /already exists \(use --resume/);
   await assert.rejects(train({ method: 'pgnn-con', data, out: join(dir, 'nothing-here') }, { resume: true }), /no run to resume/);
 });
+
+test('ignn-con without label-name vectors learns them from random initialisation', async () => {
+  const bare = tinyDataset(dir, 'tiny-bare', 60, undefined, false);
+  const result = await train({ method: 'ignn-con', options: tinyOptions, data: bare, out: join(dir, 'ignn-bare'), epochs: 2, batchSize: 20, lr: 1e-3, seed: 1 });
+  const artifacts = JSON.parse(readFileSync(join(result.dir, 'artifacts.json'), 'utf8'));
+  assert.match(artifacts.labelEmbeddings.source, /random U\(0,1\), 8-d, learned/);
+  assert.ok(result.test && Number.isFinite(result.test.averageMAP));
+});
