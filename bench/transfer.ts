@@ -18,6 +18,7 @@ import { train } from '../src/train/trainer.js';
 import { emit, round } from './harness.js';
 
 async function scenario(name: string, source: string, target: string, preset: string | undefined, dir: string): Promise<void> {
+  const rSum: Record<string, number> = {};
   for (const mode of ['source-only', 'transfer', 'oracle']) {
     const started = performance.now();
     const r = await train({ method: 'aeir', ...(preset ? { preset } : {}), options: { mode }, data: source, target, out: join(dir, `${name}-${mode}`), seed: 0 });
@@ -28,7 +29,11 @@ async function scenario(name: string, source: string, target: string, preset: st
       median_ms: round(seconds * 1000, 0), min_ms: round(seconds * 1000, 0), runs: 1,
       ...recall, rSum: round(r.rSum ?? Number.NaN, 1), selected_epoch: r.bestEpoch, selection: 'source validation split',
     });
+    rSum[mode] = r.rSum ?? Number.NaN;
   }
+  // Where aeir lands between its bounds: 0 = the source-only model, 1 = the oracle.
+  const [lower, aeir, upper] = [rSum['source-only'], rSum.transfer, rSum.oracle] as [number, number, number];
+  emit({ name: `transfer ${name}: aeir between its bounds`, median_ms: 0, min_ms: 0, runs: 1, lower: round(lower, 1), aeir: round(aeir, 1), upper: round(upper, 1), share_of_gap_recovered: round((aeir - lower) / (upper - lower), 3), between: lower < aeir && aeir < upper });
 }
 
 export async function benchTransfer(): Promise<void> {
