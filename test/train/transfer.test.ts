@@ -95,3 +95,13 @@ test('transfer configurations that cannot work give user errors', async () => {
   writeDataset(other, synthesize({ ...synthDefaults, items: 50, modalities: { image: 5, text: 8 }, missing: {}, labelSource: { names: ['a', 'b', 'c', 'd'], data: labels, source: 'test' }, name: 'other' }));
   await assert.rejects(train({ method: 'aeir', data: sourceDir, target: other, out: join(dir, 'bad3') }), /modality 'image' is 5-d, the source's is 12-d/);
 });
+
+test('--resume continues an interrupted transfer run to exactly the same model', async () => {
+  const config = { method: 'aeir', options: small, data: sourceDir, target: targetDir, ...common, epochs: 4 };
+  const straight = await train({ ...config, out: join(dir, 'straight') });
+  const interrupted = join(dir, 'interrupted');
+  await train({ ...config, out: interrupted }, { stopAfterEpoch: 2 });
+  const resumed = await train({ ...config, out: interrupted }, { resume: true });
+  assert.ok(sameWeights(straight.dir, resumed.dir), 'identical models');
+  assert.equal(resumed.rSum, straight.rSum);
+});
