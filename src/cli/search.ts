@@ -63,7 +63,7 @@ export function registerSearch(program: Command): void {
 
   program.command('search <index>')
     .description('query an index across modalities: by raw features, by an indexed item, or by raw text')
-    .requiredOption('--from <modality>', 'modality of the query')
+    .requiredOption('--from <modality>', 'modality of the query, or aggregate (with --item: the item\'s modalities combined; agat runs)')
     .requiredOption('--to <modality>', 'modality of the results')
     .option('--vector <file[:var]>', 'raw features of the query (.npy, .csv, ...; several rows = several queries)')
     .option('--item <id>', 'an indexed item as the query')

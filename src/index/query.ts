@@ -1,10 +1,15 @@
 // Turns what a user gives (raw features, an indexed item, raw text) into common-space query vectors.
+import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import type { LoadedRun } from '../train/load-run.js';
 import { embedRows } from './build.js';
 import { modelHash, type SearchIndex } from './search-index.js';
 
+/** `from` of a multi-modal query: an item's (or given features') modalities aggregated by the model. */
+export const AGGREGATE = 'aggregate';
+
 export interface QuerySpec {
+  /** A modality, or `aggregate` (methods that aggregate modalities, such as agat). */
   from: string;
   /** Raw features of the `from` modality. */
   vector?: number[] | Float32Array;
@@ -12,6 +17,8 @@ export interface QuerySpec {
   item?: string;
   /** Raw text, for a text modality with a bag-of-words vocabulary. */
   text?: string;
+  /** With from = aggregate: raw features of several modalities of one query. */
+  features?: Record<string, number[] | Float32Array>;
 }
 
 /** Checks that the index was built by this run's model (same weights), or refuses with a clear message. */
@@ -38,8 +45,35 @@ export function acceptedInputs(index: SearchIndex, modality: string): string {
   return [`vector (${m.inputDim}-d ${modality} features)`, 'item (an indexed id)', ...(m.vocabulary ? ['text (bag of words over its vocabulary)'] : [])].join(', ');
 }
 
+/** A multi-modal query: the item's stored embeddings, or the given features embedded, aggregated by the model. */
+function aggregateQuery(index: SearchIndex, run: LoadedRun | undefined, q: QuerySpec): Float32Array {
+  const method = run?.method;
+  if (!method?.aggregate) throw new UserError(`from: '${AGGREGATE}' needs the run that built the index, made by a method that aggregates modalities (agat)`);
+  if ((q.item !== undefined) === (q.features !== undefined)) throw new UserError(`from '${AGGREGATE}': give exactly one of item or features`);
+  if (q.vector !== undefined || q.text !== undefined) throw new UserError(`from '${AGGREGATE}': vector and text are for one modality; give features (modality -> raw features)`);
+  const embeddings: Record<string, Float32Array> = {};
+  if (q.item !== undefined) {
+    for (const m of index.item(q.item)?.modalities ?? []) embeddings[m] = index.embeddingOf(q.item, m);
+    if (!Object.keys(embeddings).length) throw new UserError(`no item '${q.item}' in this index`);
+  } else {
+    for (const [m, values] of Object.entries(q.features ?? {})) {
+      const spec = index.manifest.modalities.find((x) => x.name === m);
+      if (!spec) throw new UserError(`features.${m}: no modality '${m}' in this index (modalities: ${index.modalities.join(', ')})`);
+      const raw = Float32Array.from(values);
+      if (raw.length !== spec.inputDim || raw.some((v) => !Number.isFinite(v))) throw new UserError(`features.${m}: expected ${spec.inputDim} finite numbers, got ${raw.length} values`);
+      embeddings[m] = embedRows(method, m, raw, spec.inputDim)[0] as Float32Array;
+    }
+    if (!Object.keys(embeddings).length) throw new UserError('features: give at least one modality');
+  }
+  const dim = method.embeddingDim;
+  const out = tf.tidy(() => method.aggregate!(Object.fromEntries(Object.entries(embeddings).map(([m, v]) => [m, tf.tensor2d(v, [1, dim])])), {}).dataSync() as Float32Array);
+  return Float32Array.from(out);
+}
+
 export function queryVectors(index: SearchIndex, run: LoadedRun | undefined, specs: QuerySpec[]): Float32Array[] {
   return specs.map((q) => {
+    if (q.from === AGGREGATE && !index.modalities.includes(AGGREGATE)) return aggregateQuery(index, run, q);
+    if (q.features !== undefined) throw new UserError(`features: only for from '${AGGREGATE}' (multi-modal queries)`);
     const m = index.manifest.modalities.find((x) => x.name === q.from);
     if (!m) throw new UserError(`from: no modality '${q.from}' in this index (modalities: ${index.modalities.join(', ')})`);
     const given = [q.vector !== undefined, q.item !== undefined, q.text !== undefined].filter(Boolean).length;

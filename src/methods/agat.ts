@@ -236,19 +236,21 @@ class Agat extends ParamsModel implements Method {
     return tf.tidy(() => this.encode(k, x, false));
   }
 
-  /** Evaluation-mode aggregation of items given by several modalities (rows of absent ones are ignored). */
-  aggregate(x: Record<string, tf.Tensor>, present: Record<string, Uint8Array>): tf.Tensor {
+  /** Aggregation of items from their modality embeddings (rows of absent modalities are ignored). */
+  aggregate(embeddings: Record<string, tf.Tensor>, present: Record<string, Uint8Array>): tf.Tensor {
     return tf.tidy(() => {
-      const first = Object.values(x)[0];
+      const unknown = Object.keys(embeddings).find((m) => !this.modalities.includes(m));
+      if (unknown !== undefined) throw new UserError(`agat aggregates ${this.modalities.join(', ')}, not '${unknown}'`);
+      const first = Object.values(embeddings)[0];
       if (!first) throw new UserError('agat: give at least one modality to aggregate');
       const B = first.shape[0] as number;
       const mask = new Float32Array(B * this.modalities.length);
       const dense = this.modalities.map((m, k) => {
-        const features = x[m];
-        if (!features) return tf.zeros([B, this.embeddingDim]);
+        const h = embeddings[m];
+        if (!h) return tf.zeros([B, this.embeddingDim]);
         const here = present[m];
         for (let i = 0; i < B; i++) mask[i * this.modalities.length + k] = here ? (here[i] as number) : 1;
-        return this.encode(k, features, false);
+        return h;
       });
       return graphAttention(tf.stack(dense, 1) as tf.Tensor3D, tf.tensor2d(mask, [B, this.modalities.length]), this.gat).aggregate;
     });

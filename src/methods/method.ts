@@ -65,9 +65,10 @@ export interface Method {
   configure?(options: Record<string, unknown>): void;
   /**
    * Evaluation-mode common embedding of items given by several modalities at once (multi-modal queries), for
-   * methods that aggregate an item's modalities. `present` flags the rows that have each modality (default all).
+   * methods that aggregate an item's modalities: from the items' embeddings (`embed` outputs, rows aligned across
+   * modalities); `present` flags the rows that have each modality (default all).
    */
-  aggregate?(x: Record<string, tf.Tensor>, present: Record<string, Uint8Array>): tf.Tensor;
+  aggregate?(embeddings: Record<string, tf.Tensor>, present: Record<string, Uint8Array>): tf.Tensor;
   /** Evaluation-mode embedding of one modality into the common space. */
   embed(modality: string, x: tf.Tensor): tf.Tensor;
   /** Method-specific things a run keeps (label graph, label vectors), JSON-serialisable. */

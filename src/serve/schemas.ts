@@ -5,11 +5,12 @@ import { FilterSchema } from '../index/search-index.js';
 export const LIMITS = { k: 100, offset: 10_000, batch: 64, addBatch: 256 } as const;
 
 export const SearchQuerySchema = z.object({
-  from: z.string().describe('modality of the query'),
+  from: z.string().describe('modality of the query, or "aggregate" (a multi-modal query; methods that aggregate modalities)'),
   to: z.string().describe('modality of the results'),
   vector: z.array(z.number()).optional().describe('raw features of the query modality'),
   item: z.string().optional().describe('an indexed item id as the query'),
   text: z.string().max(10_000).optional().describe('raw text, where the modality has a vocabulary'),
+  features: z.record(z.string(), z.array(z.number())).optional().describe('with from "aggregate": modality -> raw features of one query'),
   k: z.number().int().min(1).max(LIMITS.k).default(10),
   offset: z.number().int().min(0).max(LIMITS.offset).default(0),
   filter: FilterSchema.optional(),

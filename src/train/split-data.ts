@@ -147,7 +147,7 @@ export function aggregateSplit(method: Method, split: SplitData, batchSize = 102
     const present: Record<string, Uint8Array> = {};
     for (const m of method.modalities) {
       const dim = split.dims[m] as number;
-      x[m] = tf.tensor2d((split.features[m] as Float32Array).subarray(start * dim, (start + count) * dim), [count, dim]);
+      x[m] = tf.tidy(() => method.embed(m, tf.tensor2d((split.features[m] as Float32Array).subarray(start * dim, (start + count) * dim), [count, dim])));
       present[m] = (split.present[m] as Uint8Array).subarray(start, start + count);
     }
     const emb = method.aggregate(x, present);

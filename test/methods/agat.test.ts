@@ -87,12 +87,13 @@ test('aggregating one modality gives that modality\'s embedding; absent rows are
   const method = create(resolve('agat', undefined, small), ctx);
   tf.tidy(() => {
     const x = tf.tensor2d(uniformArray(createRng(9), 3 * 10), [3, 10]);
-    const alone = method.aggregate!({ image: x }, { image: new Uint8Array([1, 1, 1]) }).arraySync() as number[][];
-    const embedded = method.embed('image', x).arraySync() as number[][];
+    const image = method.embed('image', x);
+    const alone = method.aggregate!({ image }, { image: new Uint8Array([1, 1, 1]) }).arraySync() as number[][];
+    const embedded = image.arraySync() as number[][];
     alone.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - embedded[i]![j]!) < 1e-5)));
     // Item 1 lacks text: whatever its text row holds, its aggregation is its image embedding.
     const text = tf.tensor2d(uniformArray(createRng(10), 3 * 7), [3, 7]);
-    const both = method.aggregate!({ image: x, text }, { image: new Uint8Array([1, 1, 1]), text: new Uint8Array([1, 0, 1]) }).arraySync() as number[][];
+    const both = method.aggregate!({ image, text: method.embed('text', text) }, { image: new Uint8Array([1, 1, 1]), text: new Uint8Array([1, 0, 1]) }).arraySync() as number[][];
     both[1]!.forEach((v, j) => assert.ok(Math.abs(v - embedded[1]![j]!) < 1e-5));
     assert.ok(both[0]!.some((v, j) => Math.abs(v - embedded[0]![j]!) > 1e-3), 'an item with two modalities mixes them');
   });
