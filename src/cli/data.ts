@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { dropModalities } from '../data/drop.js';
 import { splitDomains } from '../data/domains.js';
 import { checkSpec } from '../data/writer.js';
-import { collect, nonNegativeNumber, numberMap, positiveInt } from './options.js';
+import { collect, nonNegativeInt, nonNegativeNumber, numberMap, positiveInt } from './options.js';
 
 interface WriteFlags {
   out: string;
@@ -45,7 +45,7 @@ function withWriteFlags(command: Command): Command {
 }
 
 async function save(input: DatasetSpec, flags: WriteFlags): Promise<void> {
-  const spec = flags.drop ? dropModalities(input, numberMap('--drop', flags.drop), Number(flags.dropSeed ?? 0)) : input;
+  const spec = flags.drop ? dropModalities(input, numberMap('--drop', flags.drop), nonNegativeInt('--drop-seed', flags.dropSeed ?? '0')) : input;
   if (flags.name) spec.name = flags.name;
   if (flags.labelEmbeddings) {
     const m = await readMatrix(flags.labelEmbeddings);
@@ -83,7 +83,7 @@ export function registerData(program: Command): void {
         ...(flags.labelNames ? { labelNames: flags.labelNames } : {}),
         ...(flags.split ? { splits: flags.split } : {}),
         testFraction: Number(flags.testFraction),
-        seed: Number(flags.seed),
+        seed: nonNegativeInt('--seed', flags.seed),
       }), flags));
 
   withWriteFlags(imp.command('jsonl <file>').description('one JSON object per item: numeric arrays as modalities, "labels", "split", "id", "meta"'))
@@ -107,7 +107,7 @@ export function registerData(program: Command): void {
         modalities: numberMap('--modalities', flags.modalities),
         noise: nonNegativeNumber('--noise', flags.noise),
         missing: numberMap('--missing', flags.missing),
-        seed: Number(flags.seed),
+        seed: nonNegativeInt('--seed', flags.seed),
         labelSource,
         name: 'synthetic',
       }), flags);
@@ -126,7 +126,7 @@ export function registerData(program: Command): void {
         ...(flags.targetLabels !== undefined ? { targetLabels: parseLabelNames(flags.targetLabels) } : {}),
         ...(flags.targetShare !== undefined ? { targetShare: Number(flags.targetShare) } : {}),
         shift: nonNegativeNumber('--shift', flags.shift),
-        seed: Number(flags.seed),
+        seed: nonNegativeInt('--seed', flags.seed),
       });
       // Both checked before either is written, so a bad scenario leaves nothing behind.
       checkSpec(source);

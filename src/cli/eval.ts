@@ -10,10 +10,9 @@ import { evaluateRetrieval } from '../eval/metrics.js';
 import { groupRelevance, labelRelevance } from '../eval/relevance.js';
 import { comparisonTable, markdownTable, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
 import type { Matrix32 } from '../eval/similarity.js';
-import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
-import { directionsOf, evaluateInstancePairs } from '../train/evaluate.js';
+import { evaluateFully } from '../train/evaluate.js';
 import { loadRun } from '../train/load-run.js';
-import { embedSplit, loadSplit } from '../train/split-data.js';
+import { loadSplit } from '../train/split-data.js';
 
 const intList = z.string().transform((s, ctx) => {
   const values = s.split(',').map((x) => Number(x.trim()));
@@ -90,19 +89,11 @@ async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
   // Transfer runs are scored on their items' own pairs (Recall@K, rSum), every other run by shared labels.
   const instances = Boolean(loaded.config.targetDataset);
   const split = loadSplit(dataset, dataset.split(o.split), method.modalities, { complete: instances });
-  const { embeddings, labels } = embedSplit(method, split);
   const settings = { distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator };
-  let result: { directions: CrossModalResult['directions']; averageMAP?: number };
-  let rSum = '';
-  if (instances) {
-    const r = await evaluateInstancePairs(method, split, embeddings, settings);
-    result = { directions: r.directions };
-    rSum = `, rSum ${r.rSum.toFixed(1)} (instance-level: each item's own pair is the match)`;
-  } else {
-    result = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames: dataset.labelNames }, directionsOf(method.modalities), settings);
-  }
+  const result = await evaluateFully(method, split, dataset.labelNames, instances ? 'instances' : 'labels', settings);
+  const rSum = result.rSum !== undefined ? `, rSum ${result.rSum.toFixed(1)} (instance-level: each item's own pair is the match)` : '';
   const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}${rSum}`;
-  const report = serializeReport({ title, directions: result.directions, ...(result.averageMAP !== undefined ? { averageMAP: result.averageMAP } : {}) }, o.metric);
+  const report = serializeReport({ title, directions: result.directions, ...(instances ? {} : { averageMAP: result.averageMAP }) }, o.metric);
   if (o.report) {
     const files = await writeReport(o.report, report, o.metric, o.force);
     console.error(`wrote ${o.report}: ${files.join(', ')}`);

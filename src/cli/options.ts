@@ -7,6 +7,12 @@ export function positiveInt(option: string, value: string): number {
   return n;
 }
 
+export function nonNegativeInt(option: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${option}: '${value}' is not a non-negative integer`);
+  return n;
+}
+
 export function nonNegativeNumber(option: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UserError(`${option}: '${value}' is not a non-negative number`);

@@ -8,7 +8,7 @@ import { buildIndex } from '../index/build.js';
 import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
 import { hnswDefaults, SearchIndex, type Filter } from '../index/search-index.js';
 import { loadRun } from '../train/load-run.js';
-import { collect, positiveInt } from './options.js';
+import { collect, nonNegativeInt, positiveInt } from './options.js';
 
 export function parseFilter(f: { labelsAny?: string; labelsAll?: string; where?: string[]; ids?: string }): Filter | undefined {
   const filter: Filter = {};
@@ -88,7 +88,7 @@ export function registerSearch(program: Command): void {
       const joined = new Float32Array(vectors.length * index.manifest.dim);
       vectors.forEach((v, i) => joined.set(v, i * index.manifest.dim));
       const filter = parseFilter(f);
-      const results = index.search(f.to, joined, { k: positiveInt('-k', f.k), offset: Number(f.offset) || 0, ...(filter ? { filter } : {}) });
+      const results = index.search(f.to, joined, { k: positiveInt('-k', f.k), offset: nonNegativeInt('--offset', f.offset), ...(filter ? { filter } : {}) });
       if (f.json) console.log(JSON.stringify(results, null, 2));
       else results.forEach((hits, q) => {
         if (results.length > 1) console.log(`query ${q + 1}:`);

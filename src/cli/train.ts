@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { train } from '../train/trainer.js';
-import { collect, nonNegativeNumber, oneOf, positiveInt } from './options.js';
+import { collect, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt } from './options.js';
 import { trainReporter } from './progress.js';
 
 /** "--option key=value": numbers and booleans are parsed, lists are comma-separated strings. */
@@ -86,7 +86,7 @@ export function registerTrain(program: Command): void {
         ...(f.epochs ? { epochs: positiveInt('--epochs', f.epochs) } : {}),
         ...(f.batchSize ? { batchSize: positiveInt('--batch-size', f.batchSize) } : {}),
         ...(f.lr ? { lr: nonNegativeNumber('--lr', f.lr) } : {}),
-        seed: Number(f.seed),
+        seed: nonNegativeInt('--seed', f.seed),
         selectOn: f.selectOn,
         valFraction: nonNegativeNumber('--val-fraction', f.valFraction),
         trackTest: f.trackTest ?? false,

@@ -5,7 +5,7 @@ import type { RetrievalOptions } from '../eval/metrics.js';
 import type { Matrix32 } from '../eval/similarity.js';
 import type { Method } from '../methods/method.js';
 import type { Scores } from './run-dir.js';
-import { embedSplit, type SplitData } from './split-data.js';
+import { aggregateSplit, embedSplit, type SplitData } from './split-data.js';
 
 /** Every ordered pair of the method's modalities: two directions for two modalities, K(K-1) for K. */
 export function directionsOf(modalities: string[]): Array<[string, string]> {
@@ -36,3 +36,30 @@ export async function evaluateInstancePairs(method: Method, split: SplitData, em
 }
 
 export const maps = (r: CrossModalResult) => Object.fromEntries(Object.entries(r.directions).map(([k, v]) => [k, v.mAP]));
+
+export interface FullEvaluation {
+  directions: CrossModalResult['directions'];
+  /** Mean mAP over single-modality directions (the papers' figure); for instances, the mean reciprocal rank. */
+  averageMAP: number;
+  /** Instance protocol: R@1+R@5+R@10 of both directions, in percent. */
+  rSum?: number;
+}
+
+/**
+ * Every metric on a split: the label protocol over every ordered pair of modalities, plus, for methods that
+ * aggregate, each item's aggregation of all its modalities as a query against each modality; or the instance
+ * protocol with rSum.
+ */
+export async function evaluateFully(method: Method, split: SplitData, labelNames: string[], protocol: Protocol, options: Partial<RetrievalOptions> = {}): Promise<FullEvaluation> {
+  const { embeddings, labels } = embedSplit(method, split);
+  if (protocol === 'instances') {
+    const r = await evaluateInstancePairs(method, split, embeddings, options);
+    const mrr = Object.values(r.directions).map((d) => d.mAP);
+    return { directions: r.directions, averageMAP: mrr.reduce((a, b) => a + b, 0) / mrr.length, rSum: r.rSum };
+  }
+  const pairwise = await evaluateCrossModal({ embeddings, labels: split.labels, labelsOf: labels, labelNames }, directionsOf(method.modalities), options);
+  if (!method.aggregate) return pairwise;
+  const aggregated = { embeddings: { ...embeddings, aggregate: aggregateSplit(method, split, embeddings) }, labels: split.labels, labelsOf: { ...labels, aggregate: split.labels }, labelNames };
+  const extra = await evaluateCrossModal(aggregated, method.modalities.map((m): [string, string] => ['aggregate', m]), options);
+  return { directions: { ...pairwise.directions, ...extra.directions }, averageMAP: pairwise.averageMAP };
+}

@@ -136,18 +136,30 @@ export function unalignedBatch(pools: Record<string, UnalignedPool>, orders: Rec
   return x;
 }
 
-/** Evaluation-mode aggregation of each item's present modalities (methods with `aggregate`), in item order. */
-export function aggregateSplit(method: Method, split: SplitData, batchSize = 1024): Matrix32 {
+/**
+ * Evaluation-mode aggregation of each item's present modalities (methods with `aggregate`), in item order, from
+ * embedSplit's embeddings (rows of the items that have each modality).
+ */
+export function aggregateSplit(method: Method, split: SplitData, embeddings: Record<string, Matrix32> = embedSplit(method, split).embeddings, batchSize = 1024): Matrix32 {
   if (!method.aggregate) throw new Error(`${method.name} does not aggregate modalities`);
   const n = split.items.length;
-  const data = new Float32Array(n * method.embeddingDim);
+  const d = method.embeddingDim;
+  // Item-aligned rows per modality (zero where absent: the presence mask keeps them out).
+  const aligned: Record<string, Float32Array> = {};
+  for (const m of method.modalities) {
+    const present = split.present[m] as Uint8Array;
+    const source = (embeddings[m] as Matrix32).data;
+    const rowsOf = new Float32Array(n * d);
+    for (let k = 0, r = 0; k < n; k++) if (present[k]) rowsOf.set(source.subarray(r * d, (r++ + 1) * d), k * d);
+    aligned[m] = rowsOf;
+  }
+  const data = new Float32Array(n * d);
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
     const x: Record<string, tf.Tensor> = {};
     const present: Record<string, Uint8Array> = {};
     for (const m of method.modalities) {
-      const dim = split.dims[m] as number;
-      x[m] = tf.tidy(() => method.embed(m, tf.tensor2d((split.features[m] as Float32Array).subarray(start * dim, (start + count) * dim), [count, dim])));
+      x[m] = tf.tensor2d((aligned[m] as Float32Array).subarray(start * d, (start + count) * d), [count, d]);
       present[m] = (split.present[m] as Uint8Array).subarray(start, start + count);
     }
     const emb = method.aggregate(x, present);

@@ -8,8 +8,8 @@ import { Adam } from '../engine/adam.js';
 import { initEngine, tf } from '../engine/engine.js';
 import { createRng, permutation } from '../engine/random.js';
 import { UserError } from '../errors.js';
-import { evaluateCrossModal, type CrossModalResult } from '../eval/crossmodal.js';
-import { directionsOf, evaluateInstancePairs, evaluateSplit, type Protocol } from './evaluate.js';
+import type { CrossModalResult } from '../eval/crossmodal.js';
+import { evaluateFully, evaluateSplit, type Protocol } from './evaluate.js';
 import { checkTargetDomain, targetBatches } from './target-domain.js';
 import { markdownTable, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
@@ -19,7 +19,7 @@ import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
 import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveBest, saveCheckpoint, truncateEpochs, type EpochRecord } from './run-dir.js';
-import { aggregateSplit, embedSplit, loadSplit, makeBatch, reconstructMissing, unalignedPools } from './split-data.js';
+import { loadSplit, makeBatch, reconstructMissing, unalignedPools } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
 import { carveValidation } from './splits.js';
 
@@ -289,27 +289,14 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   loadModelState(method, paths.best);
   let test: CrossModalResult | undefined;
   let rSum: number | undefined;
-  if (testData && protocol === 'instances') {
-    const r = await evaluateInstancePairs(method, testData, embedSplit(method, testData).embeddings);
-    rSum = r.rSum;
-    const maps = Object.values(r.directions).map((d) => d.mAP);
-    test = { directions: r.directions, averageMAP: maps.reduce((a, b) => a + b, 0) / maps.length };
+  const full = testData ? await evaluateFully(method, testData, ds.labelNames, protocol) : undefined;
+  if (full) test = { directions: full.directions, averageMAP: full.averageMAP };
+  if (test && full?.rSum !== undefined) {
+    rSum = full.rSum;
     const report = serializeReport({ title: `${config.method} on ${testDs.name}: test pairs (instance-level), model selected by ${config.selection}`, directions: test.directions });
     writeFileAtomically(paths.result, JSON.stringify({ ...report, rSum, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
     writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\nrSum (R@1+R@5+R@10 of both directions, %): ${rSum.toFixed(1)}\n\n${markdownTable(report, ['recall@k', 'map'])}\n`);
-  } else if (testData) {
-    const { embeddings, labels } = embedSplit(method, testData);
-    const directions = directionsOf(method.modalities);
-    let extra: CrossModalResult['directions'] = {};
-    if (method.aggregate) {
-      // Multi-modal queries: each test item's aggregation of all its modalities against each modality.
-      const aggregated = aggregateSplit(method, testData);
-      const withAggregate = { embeddings: { ...embeddings, aggregate: aggregated }, labels: testData.labels, labelsOf: { ...labels, aggregate: testData.labels }, labelNames: ds.labelNames };
-      extra = (await evaluateCrossModal(withAggregate, method.modalities.map((m): [string, string] => ['aggregate', m]))).directions;
-    }
-    const pairwise = await evaluateCrossModal({ embeddings, labels: testData.labels, labelsOf: labels, labelNames: ds.labelNames }, directions);
-    // The mean mAP stays the papers' figure: over single-modality directions only.
-    test = { directions: { ...pairwise.directions, ...extra }, averageMAP: pairwise.averageMAP };
+  } else if (test) {
     const report = serializeReport({ title: `${config.method} on ${ds.name}: test split, model selected by ${config.selection}`, directions: test.directions, averageMAP: test.averageMAP });
     writeFileAtomically(paths.result, JSON.stringify({ ...report, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
     writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\n${markdownTable(report)}\n`);
