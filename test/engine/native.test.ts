@@ -70,3 +70,34 @@ test('sgemm refuses buffers too small for their shape', { skip: !kernels && stat
   assert.throws(() => kernels!.sgemm(false, false, 2, 2, 2, 1, new Float64Array(4) as unknown as Float32Array, 2,
     new Float32Array(4), 2, 0, new Float32Array(4), 2), /A must be a Float32Array/);
 });
+
+test('adam gives the bits of a float32 transcription, on a tensor large enough to be split across threads', { skip: !kernels && status.reason }, () => {
+  // Every float32 operation transcribed with Math.fround is correctly rounded (double rounding is harmless for
+  // + - * / and sqrt from float64), so the vectorised, threaded native loop must agree bit for bit, tails included.
+  const n = (1 << 18) + 1237;
+  const rng = createRng(11);
+  const p = uniformArray(rng, n, -1, 1);
+  const g = uniformArray(rng, n, -0.1, 0.1);
+  const m = uniformArray(rng, n, -0.01, 0.01);
+  const v = uniformArray(rng, n, 0, 1e-4);
+  const [lr, b1, b2, eps, step, wd] = [1e-3, 0.5, 0.999, 1e-8, 7, 0.01];
+  const f = Math.fround;
+  const c1 = f(1 - b1 ** step);
+  const c2 = f(1 - b2 ** step);
+  const expected = { p: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n) };
+  for (let i = 0; i < n; i++) {
+    const pi = p[i] as number;
+    const gi = f((g[i] as number) + f(f(wd) * pi));
+    const mi = f(f(f(b1) * (m[i] as number)) + f(f(1 - b1) * gi));
+    const vi = f(f(f(b2) * (v[i] as number)) + f(f(f(1 - b2) * gi) * gi));
+    expected.m[i] = mi;
+    expected.v[i] = vi;
+    expected.p[i] = f(pi - f(f(f(lr) * f(mi / c1)) / f(f(Math.sqrt(f(vi / c2))) + f(eps))));
+  }
+  kernels!.adam(p, g, m, v, lr, b1, b2, eps, step, wd);
+  for (const [name, got] of [['p', p], ['m', m], ['v', v]] as const) {
+    const want = expected[name];
+    const bad = got.findIndex((x, i) => x !== want[i]);
+    assert.equal(bad, -1, `${name}[${bad}]: ${got[bad]} vs ${want[bad]}`);
+  }
+});
