@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "parallel.h"
+
 extern "C" {
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
              const int *lwork, int *iwork, const int *liwork, int *info);
@@ -187,14 +189,8 @@ Napi::Value Adam(const Napi::CallbackInfo &info) {
   float *m = Mv.Data();
   float *v = Vv.Data();
   auto update = [=](size_t first, size_t last) { AdamRange(p + first, g + first, m + first, v + first, last - first, k); };
-  // Adam is memory-bound: large tensors are split across the cores (elements are independent).
-  const size_t cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-  const size_t workers = n >= (size_t(1) << 18) ? cores : 1;
-  const size_t per = (n + workers - 1) / workers;
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w) pool.emplace_back(update, std::min(n, w * per), std::min(n, (w + 1) * per));
-  update(0, std::min(n, per));
-  for (auto &th : pool) th.join();
+  // Memory-bound: large tensors are split across the cores (elements are independent).
+  ParallelRanges(n, size_t(1) << 17, update);
   return env.Undefined();
 }
 
