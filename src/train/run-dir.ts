@@ -47,6 +47,7 @@ export const runPaths = (dir: string) => ({
   resultMd: join(dir, 'result.md'),
 });
 
+/** Copies (dataSync reads the values out of the backend). */
 function modelArrays(method: Method): NamedArray[] {
   return [...method.state()].map(([name, v]) => ({ name, shape: v.shape, data: v.dataSync() as Float32Array }));
 }
@@ -61,10 +62,20 @@ export function loadModelState(method: Method, dir: string, base = 'model'): voi
   }
 }
 
-export function saveBest(dir: string, method: Method, meta: { epoch: number; score: number }): void {
+/** A copy of the model's state at its best epoch so far, held until it is written with the next checkpoint. */
+export interface BestSnapshot {
+  arrays: NamedArray[];
+  meta: { epoch: number; score: number };
+}
+
+export function snapshotBest(method: Method, meta: { epoch: number; score: number }): BestSnapshot {
+  return { arrays: modelArrays(method), meta };
+}
+
+export function writeBest(dir: string, best: BestSnapshot): void {
   writeDirectoryAtomicallySync(runPaths(dir).best, true, (tmp) => {
-    writeTensors(tmp, 'model', modelArrays(method));
-    writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta) + '\n');
+    writeTensors(tmp, 'model', best.arrays);
+    writeFileSync(join(tmp, 'meta.json'), JSON.stringify(best.meta) + '\n');
   });
 }
 

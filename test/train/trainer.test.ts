@@ -25,6 +25,8 @@ for (const method of ['dagnn', 'pgnn-con', 'ignn-con', 'dscmr', 'acmr']) {
     for (const f of ['config.json', 'artifacts.json', 'metrics.jsonl', 'best/model.json', 'best/model.bin', 'checkpoint/meta.json', 'result.json', 'result.md']) assert.ok(existsSync(join(runDir, f)), f);
     const epochs = readEpochs(runDir);
     assert.equal(epochs.length, 40);
+    // best/ is written with the checkpoint and at the end, not at each improvement; it must be the selected epoch.
+    assert.equal(JSON.parse(readFileSync(join(runDir, 'best/meta.json'), 'utf8')).epoch, result.bestEpoch);
     assert.ok(epochs[39]!.losses.total! < epochs[0]!.losses.total!, 'the loss went down');
   });
 }
@@ -56,6 +58,8 @@ test('--resume continues an interrupted run to exactly the same model', async ()
   const interrupted = join(dir, 'interrupted');
   await train({ ...common, out: interrupted }, { stopAfterEpoch: 2 });
   assert.equal(readEpochs(interrupted).length, 2);
+  const stopped = JSON.parse(readFileSync(join(interrupted, 'checkpoint/meta.json'), 'utf8'));
+  assert.equal(JSON.parse(readFileSync(join(interrupted, 'best/meta.json'), 'utf8')).epoch, stopped.bestEpoch, 'best/ matches the checkpoint it was written with');
   await train({ ...common, out: interrupted }, { resume: true });
   assert.deepEqual(readFileSync(join(interrupted, 'checkpoint/model.bin')), readFileSync(join(straight, 'checkpoint/model.bin')));
   assert.deepEqual(readFileSync(join(interrupted, 'best/model.bin')), readFileSync(join(straight, 'best/model.bin')));
