@@ -3,7 +3,7 @@ import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval } from './eval.js';
 import { benchSteps } from './methods.js';
-import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia } from './training.js';
+import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWikipediaSeeds } from './training.js';
 import { benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
 import { benchTransfer } from './transfer.js';
@@ -15,6 +15,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   'method-steps': benchSteps,
   wikipedia: benchWikipedia,
   'full-run': benchFullRun,
+  seeds: benchWikipediaSeeds,
   synthetic: benchSynthetic,
   incomplete: benchIncomplete,
   multimodal: benchMultimodal,

@@ -15,7 +15,7 @@ import { readEpochs } from '../src/train/run-dir.js';
 import { train } from '../src/train/trainer.js';
 import { emit, round } from './harness.js';
 
-async function figure(name: string, config: Parameters<typeof train>[0], extra: Record<string, unknown> = {}): Promise<void> {
+async function figure(name: string, config: Parameters<typeof train>[0], extra: Record<string, unknown> = {}): Promise<{ i2t: number; t2i: number }> {
   const started = performance.now();
   const result = await train({ ...config, trackTest: true });
   const seconds = (performance.now() - started) / 1000;
@@ -32,6 +32,7 @@ async function figure(name: string, config: Parameters<typeof train>[0], extra: 
     papers_protocol_t2i: round(Object.values(bestTest.test?.scores ?? {})[1] ?? Number.NaN, 4),
     epochs: epochs.length, seconds_per_epoch: round(seconds / epochs.length, 2), ...extra,
   });
+  return { i2t: i2t ?? Number.NaN, t2i: t2i ?? Number.NaN };
 }
 
 export async function benchWikipedia(): Promise<void> {
@@ -41,6 +42,33 @@ export async function benchWikipedia(): Promise<void> {
       await figure(`wikipedia ${method}${['cca', 'scm'].includes(method) ? '' : ' (preset wikipedia)'}: test mAP, selected on validation`, {
         method, ...(['cca', 'scm'].includes(method) ? {} : { preset: 'wikipedia' }), data: join(PACKAGE_ROOT, 'datasets/wikipedia'), out: join(dir, method), seed: 0,
       });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Seed-to-seed spread of the Wikipedia result (the seed also draws the validation split), and what --refit
+ * (retraining on train + validation for the selected epochs) changes, seed by seed and on average.
+ */
+export async function benchWikipediaSeeds(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'xmodal-bench-'));
+  try {
+    const sums = { plain: { i2t: 0, t2i: 0 }, refit: { i2t: 0, t2i: 0 } };
+    const seeds = [0, 1, 2];
+    for (const seed of seeds) {
+      for (const refit of [false, true]) {
+        const r = await figure(`wikipedia ignn-con (preset wikipedia), seed ${seed}${refit ? ', --refit' : ''}: test mAP, selected on validation`, {
+          method: 'ignn-con', preset: 'wikipedia', data: join(PACKAGE_ROOT, 'datasets/wikipedia'), out: join(dir, `s${seed}-${refit}`), seed, refit,
+        });
+        const s = sums[refit ? 'refit' : 'plain'];
+        s.i2t += r.i2t;
+        s.t2i += r.t2i;
+      }
+    }
+    for (const [label, s] of Object.entries(sums)) {
+      emit({ name: `wikipedia ignn-con (preset wikipedia), mean of seeds ${seeds.join(', ')}${label === 'refit' ? ', --refit' : ''}`, median_ms: 0, min_ms: 0, runs: seeds.length, test_i2t: round(s.i2t / seeds.length, 4), test_t2i: round(s.t2i / seeds.length, 4) });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,7 @@ export function trainReporter(json: boolean): (event: TrainEvent) => void {
       lastDraw = now;
       const width = 24;
       const filled = Math.round((width * event.step) / event.steps);
-      process.stderr.write(`\repoch ${event.epoch}/${event.epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${event.step}/${event.steps} loss ${fmt(event.loss)}   `);
+      process.stderr.write(`\r${event.stage ? `${event.stage} ` : ''}epoch ${event.epoch}/${event.epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${event.step}/${event.steps} loss ${fmt(event.loss)}   `);
     } else if (event.type === 'epoch') {
       const r = event.record;
       const losses = Object.entries(r.losses).map(([k, v]) => `${k} ${fmt(v)}`).join(' ');
@@ -32,6 +32,9 @@ export function trainReporter(json: boolean): (event: TrainEvent) => void {
       const total = r.selection.metric === 'rSum' ? `rSum ${r.selection.average.toFixed(1)}` : `mean ${r.selection.average.toFixed(4)}`;
       const test = r.test ? ` | test ${r.test.metric} ${fmt(r.test.average)}` : '';
       process.stderr.write(`${tty ? '\r' : ''}epoch ${r.epoch}/${event.epochs} ${r.seconds.toFixed(1)}s ${losses} | ${r.selection.split} ${r.selection.metric === 'rSum' ? 'R@K' : 'mAP'} ${sel}, ${total}${event.best ? ' *' : ''}${test}\n`);
+    } else if (event.type === 'refit') {
+      const losses = Object.entries(event.losses).map(([k, v]) => `${k} ${fmt(v)}`).join(' ');
+      process.stderr.write(`${tty ? '\r' : ''}refit epoch ${event.epoch}/${event.epochs} ${event.seconds.toFixed(1)}s ${losses} (${event.trainItems} items)\n`);
     } else if (event.type === 'done') {
       const t = event.result.test;
       process.stderr.write(`best epoch ${event.result.bestEpoch} (${event.result.selection})\n`);

@@ -33,6 +33,7 @@ interface TrainFlags {
   selectOn: string;
   valFraction: string;
   trackTest?: boolean;
+  refit?: boolean;
   missing: string;
   reconstruct?: boolean;
   reconstructEpochs: string;
@@ -61,6 +62,7 @@ export function registerTrain(program: Command): void {
     .option('--select-on <split>', 'val (default) or test (the papers\' protocol, labelled as such)', 'val')
     .option('--val-fraction <f>', 'share of train carved out for validation when the data set has no val split', '0.1')
     .option('--track-test', 'also record test mAP every epoch (not used for selection)')
+    .option('--refit', 'after choosing the epoch on validation, train a fresh model on train + validation for that many epochs; it becomes the run\'s model')
     .option('--missing <mode>', 'items lacking a modality: mask (losses use only what an item has) or zero-fill (the official code)', 'mask')
     .option('--reconstruct', 'after training, generate missing modalities with the model\'s generators and fine-tune (TPAMI modal reconstruction)')
     .option('--reconstruct-epochs <n>', 'epochs of the reconstruction stage', '40')
@@ -90,6 +92,7 @@ export function registerTrain(program: Command): void {
         selectOn: f.selectOn,
         valFraction: nonNegativeNumber('--val-fraction', f.valFraction),
         trackTest: f.trackTest ?? false,
+        refit: f.refit ?? false,
         missing: f.missing,
         ...(f.reconstruct ? {
           reconstruct: {

@@ -21,6 +21,8 @@ export const TrainConfigSchema = z.object({
   selectOn: z.enum(['val', 'test']).default('val'),
   /** Share of the training split carved out for validation when the data set has no val split. */
   valFraction: z.number().gt(0).lt(1).default(0.1),
+  /** After selection on validation, retrain a fresh model on train + validation for the selected number of epochs. */
+  refit: z.boolean().default(false),
   /** Also record test mAP every epoch (never used for selection under selectOn=val). */
   trackTest: z.boolean().default(false),
   /**

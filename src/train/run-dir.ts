@@ -63,12 +63,20 @@ export function loadModelState(method: Method, dir: string, base = 'model'): voi
 }
 
 /** A copy of the model's state at its best epoch so far, held until it is written with the next checkpoint. */
-export interface BestSnapshot {
-  arrays: NamedArray[];
-  meta: { epoch: number; score: number };
+export interface BestMeta {
+  epoch: number;
+  /** The selection score of that epoch. */
+  score: number;
+  /** Set when the model was retrained on train + validation for `epoch` epochs (--refit). */
+  refit?: { trainItems: number };
 }
 
-export function snapshotBest(method: Method, meta: { epoch: number; score: number }): BestSnapshot {
+export interface BestSnapshot {
+  arrays: NamedArray[];
+  meta: BestMeta;
+}
+
+export function snapshotBest(method: Method, meta: BestMeta): BestSnapshot {
   return { arrays: modelArrays(method), meta };
 }
 

@@ -13,19 +13,20 @@ import { evaluateFully, evaluateSplit, type Protocol } from './evaluate.js';
 import { checkTargetDomain, targetBatches } from './target-domain.js';
 import { markdownTable, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
-import type { Batch, TrainingDefaults } from '../methods/method.js';
+import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
 import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
 import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveCheckpoint, snapshotBest, truncateEpochs, writeBest, type BestSnapshot, type EpochRecord } from './run-dir.js';
-import { loadSplit, makeBatch, reconstructMissing, unalignedPools } from './split-data.js';
+import { loadSplit, makeBatch, reconstructMissing, unalignedPools, type SplitData } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
 import { carveValidation } from './splits.js';
 
 export type TrainEvent =
   | { type: 'start'; config: RecordedConfig; trainItems: number; selectionItems: number; startEpoch: number }
-  | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number }
+  | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; stage?: 'refit' }
+  | { type: 'refit'; epoch: number; epochs: number; seconds: number; losses: Record<string, number>; trainItems: number }
   | { type: 'epoch'; epochs: number; record: EpochRecord; best: boolean }
   | { type: 'done'; result: TrainResult };
 
@@ -101,6 +102,8 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       const value = c[key];
       if (value !== undefined) overrides[key] = value;
     }
+    if (c.refit && c.selectOn === 'test') throw new UserError('--refit: with --select-on test every training item is already trained on; refit is for selection on validation');
+    if (c.refit && c.reconstruct) throw new UserError('--refit cannot be combined with --reconstruct');
     const r = resolve(c.method, c.preset, c.options, overrides);
     config = {
       ...c,
@@ -108,7 +111,8 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       resolved: { options: r.options, training: { ...r.training }, preset: r.preset ?? null },
       selection: c.selectOn === 'test'
         ? 'best epoch on the test split (the papers\' protocol; optimistic, not a held-out estimate)'
-        : ds.splitNames.includes('val') ? 'best epoch on the data set\'s val split' : `best epoch on a validation split carved from train (${Math.round(c.valFraction * 100)}%, stratified, seed ${c.seed})`,
+        : (ds.splitNames.includes('val') ? 'best epoch on the data set\'s val split' : `best epoch on a validation split carved from train (${Math.round(c.valFraction * 100)}%, stratified, seed ${c.seed})`)
+          + (c.refit ? ', then a fresh model trained on train + validation for that many epochs (--refit)' : ''),
       dataset: describe(ds),
       ...(c.target ? { targetDataset: describe(Dataset.open(c.target)) } : {}),
       versions: { xmodal: VERSION, node: process.version, tfjs: tf.version.tfjs },
@@ -122,11 +126,13 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   const transfer = resolved.factory.transfer === true;
   if (transfer && !config.targetDataset) throw new UserError(`${config.method} learns a transfer task: give the target domain with --target DIR (the source is --data)`);
   if (!transfer && config.targetDataset) throw new UserError(`--target: ${config.method} does not learn transfer tasks (aeir does)`);
+  if (transfer && config.refit) throw new UserError(`--refit: ${config.method} selects on the source domain's validation pairs; refit is not available for transfer runs`);
   const targetDs = config.targetDataset ? Dataset.open(config.targetDataset.path) : undefined;
   const protocol: Protocol = transfer ? 'instances' : 'labels';
 
-  // Splits: train, selection (val or test), test.
+  // Splits: train, selection (val or test), test. refitItems: everything that may be trained on (--refit).
   let trainItems = ds.split('train');
+  const refitItems = ds.splitNames.includes('val') ? Int32Array.from([...trainItems, ...ds.split('val')]).sort() : trainItems;
   let selectionItems: Int32Array;
   if (config.selectOn === 'test') selectionItems = ds.split('test');
   else if (ds.splitNames.includes('val')) selectionItems = ds.split('val');
@@ -141,13 +147,15 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   await initEngine();
   const labelEmbeddings = ds.labelEmbeddings();
   // Label statistics (co-occurrence) come from every training item, whatever modalities it has.
-  const method = create(resolved, {
+  const createMethod = (items: Int32Array) => create(resolved, {
     dims: Object.fromEntries(ds.manifest.modalities.map((m) => [m.name, m.dim])),
     labelNames: ds.labelNames,
-    trainLabels: ds.labels(trainItems),
+    trainLabels: ds.labels(items),
     ...(labelEmbeddings ? { labelEmbeddings } : {}),
     seed: config.seed,
   });
+  const method = createMethod(trainItems);
+  if (config.refit && method.fit) throw new UserError(`--refit: ${config.method} is fitted in closed form, not trained by epochs`);
   const modalities = method.modalities;
   if (targetDs) checkTargetDomain(ds, targetDs, modalities);
   // Instance-level evaluation and the source pairs need both modalities of an item.
@@ -160,7 +168,8 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   const targetPairs = targetDs && method.targetData === 'aligned' ? loadSplit(targetDs, targetDs.split('train'), modalities, pairs) : undefined;
   if (trainData.items.length === 0) throw new UserError(`${ds.dir}: no training item has ${modalities.join(' or ')}`);
   if (!options.resume) writeFileAtomically(paths.artifacts, JSON.stringify(method.artifacts()) + '\n');
-  const optimizer = new Adam(method.trainableVariables(), { lr: training.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8, weightDecay: training.weightDecay });
+  const adamFor = (m: Method) => new Adam(m.trainableVariables(), { lr: training.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8, weightDecay: training.weightDecay });
+  const optimizer = adamFor(method);
 
   let startEpoch = 1;
   let bestEpoch = 0;
@@ -174,8 +183,6 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   }
   emit({ type: 'start', config, trainItems: trainData.items.length, selectionItems: selectionData.items.length, startEpoch });
 
-  const n = trainData.items.length;
-  const steps = Math.ceil(n / training.batchSize);
   let lastCheckpoint = performance.now();
   // The best model is copied in memory when it improves and written with the next checkpoint or at the end:
   // writing it at every improvement took ~0.15 s each (92 times in a 200-epoch Wikipedia run). best/ on disk
@@ -191,16 +198,16 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   };
   const reconstruct = config.reconstruct;
   const totalEpochs = training.epochs + (reconstruct?.epochs ?? 0);
-  // One optimisation step on a batch; returns the loss. Shared by both stages.
-  const step = (opt: { minimize(f: () => tf.Scalar): number }, batch: Batch, progress: number, sums: Record<string, number>): number => {
+  // One optimisation step on a batch; returns the loss. Shared by every stage.
+  const step = (m: Method, opt: { minimize(f: () => tf.Scalar): number }, batch: Batch, progress: number, sums: Record<string, number>): number => {
     let terms: Record<string, tf.Scalar> = {};
     const loss = opt.minimize(() => {
-      const result = method.losses(batch, { progress });
+      const result = m.losses(batch, { progress });
       // Clones: a term may be the very tensor returned as the total, which the optimiser disposes.
       terms = Object.fromEntries(Object.entries(result.terms).map(([k, v]) => [k, tf.keep(tf.clone(v))]));
       return result.total;
     });
-    method.afterStep();
+    m.afterStep();
     for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + (v.dataSync()[0] as number);
     sums.total = (sums.total ?? 0) + loss;
     tf.dispose([...Object.values(terms), ...Object.values(batch.x), batch.labels, ...Object.values(batch.target?.x ?? {})]);
@@ -236,18 +243,25 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     await endEpoch(1, started, {}, 1, 'fit');
     checkpoint({ epoch: training.epochs, bestEpoch, bestScore, step: 0 });
   }
-  for (let epoch = startEpoch; epoch <= training.epochs && !method.fit; epoch++) {
-    const started = performance.now();
+  // One epoch of shuffled batches (the order depends only on the seed and the epoch); returns the summed terms.
+  const trainEpoch = (m: Method, opt: Adam, data: SplitData, epoch: number, stage?: 'refit') => {
+    const n = data.items.length;
+    const steps = Math.ceil(n / training.batchSize);
     const order = permutation(createRng(stepSeed(config.seed, epoch)), n);
     const drawTarget = targetBatches({ pools: targetPools, pairs: targetPairs }, stepSeed(config.seed, epoch), training.batchSize);
     const sums: Record<string, number> = {};
     for (let s = 0; s < steps; s++) {
-      const batch = makeBatch(trainData, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
+      const batch = makeBatch(data, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
       if (drawTarget) batch.target = drawTarget(s);
-      const loss = step(optimizer, batch, (epoch - 1 + s / steps) / training.epochs, sums);
+      const loss = step(m, opt, batch, (epoch - 1 + s / steps) / training.epochs, sums);
       if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
-      emit({ type: 'step', epoch, epochs: totalEpochs, step: s + 1, steps, loss });
+      emit({ type: 'step', epoch, epochs: stage ? bestEpoch : totalEpochs, step: s + 1, steps, loss, ...(stage ? { stage } : {}) });
     }
+    return { sums, steps };
+  };
+  for (let epoch = startEpoch; epoch <= training.epochs && !method.fit; epoch++) {
+    const started = performance.now();
+    const { sums, steps } = trainEpoch(method, optimizer, trainData, epoch);
     await endEpoch(epoch, started, sums, steps, 'main');
     // A checkpoint holds the model and both Adam moments; writing one every epoch would cost more than the epoch.
     if (epoch === training.epochs || options.stopAfterEpoch === epoch || performance.now() - lastCheckpoint >= config.checkpointSeconds * 1000) {
@@ -259,6 +273,26 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       optimizer.dispose();
       return { dir: out, bestEpoch, bestScore, selection: config.selection, test: undefined };
     }
+  }
+
+  if (config.refit) {
+    // --refit: the epoch count chosen on validation, a fresh model (same seed and initialisation) trained for that
+    // many epochs on every training item, validation included; it becomes the run's model. Not checkpointed: an
+    // interrupted refit is run again by --resume.
+    flushBest();
+    const refitMethod = createMethod(refitItems);
+    const refitOptimizer = adamFor(refitMethod);
+    const refitData = loadSplit(ds, refitItems, modalities, { ...pairs, zeroFill: config.missing === 'zero-fill' });
+    for (let epoch = 1; epoch <= bestEpoch; epoch++) {
+      const started = performance.now();
+      const { sums, steps } = trainEpoch(refitMethod, refitOptimizer, refitData, epoch, 'refit');
+      const losses = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps]));
+      emit({ type: 'refit', epoch, epochs: bestEpoch, seconds: (performance.now() - started) / 1000, losses, trainItems: refitData.items.length });
+    }
+    writeBest(out, snapshotBest(refitMethod, { epoch: bestEpoch, score: bestScore, refit: { trainItems: refitData.items.length } }));
+    writeFileAtomically(paths.artifacts, JSON.stringify(refitMethod.artifacts()) + '\n');
+    refitMethod.dispose();
+    refitOptimizer.dispose();
   }
 
   if (reconstruct) {
@@ -274,6 +308,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     const stage2 = reconstruct.optimizer === 'sgd'
       ? new Sgd(method.trainableVariables(), reconstruct.lr)
       : new Adam(method.trainableVariables(), { lr: reconstruct.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8 });
+    const steps = Math.ceil(trainData.items.length / training.batchSize);
     for (let e = 1; e <= reconstruct.epochs; e++) {
       const epoch = training.epochs + e;
       const started = performance.now();
@@ -289,7 +324,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
         pools.forEach((pool, k) => {
           for (let i = 0; i < (shares[k] as number) && pool.length; i++) positions.push(pool[cursor[k]!++ % pool.length] as number);
         });
-        const loss = step(stage2, makeBatch(filled.split, positions), 1, sums);
+        const loss = step(method, stage2, makeBatch(filled.split, positions), 1, sums);
         if (!Number.isFinite(loss)) throw new UserError(`reconstruction stage diverged at epoch ${epoch}: the loss is ${loss} (try a lower reconstruction lr)`);
         emit({ type: 'step', epoch, epochs: totalEpochs, step: s + 1, steps, loss });
       }

@@ -81,3 +81,26 @@ test('ignn-con without label-name vectors learns them from random initialisation
   assert.match(artifacts.labelEmbeddings.source, /random U\(0,1\), 8-d, learned/);
   assert.ok(result.test && Number.isFinite(result.test.averageMAP));
 });
+
+test('--refit trains a fresh model on every training item for the epoch count chosen on validation', async () => {
+  // pgnn-con: its label graph comes from the items it is trained on, so the refit must rebuild it from all of them.
+  const common = { method: 'pgnn-con', options: tinyOptions, data, batchSize: 16, lr: 1e-3, seed: 4 };
+  const refit = await train({ ...common, out: join(dir, 'refit'), epochs: 5, valFraction: 0.25, refit: true });
+  assert.match(refit.selection, /then a fresh model trained on train \+ validation for that many epochs/);
+  const meta = JSON.parse(readFileSync(join(dir, 'refit', 'best/meta.json'), 'utf8'));
+  assert.equal(meta.epoch, refit.bestEpoch);
+  assert.ok(meta.refit.trainItems > 0);
+  // The same seed trained on the whole train split (what --select-on test trains on) for that many epochs.
+  const whole = await train({ ...common, out: join(dir, 'refit-reference'), epochs: refit.bestEpoch, selectOn: 'test' });
+  assert.deepEqual(readFileSync(join(dir, 'refit', 'best/model.bin')), readFileSync(join(dir, 'refit-reference', 'checkpoint/model.bin')));
+  assert.deepEqual(refit.test, whole.test, 'the same model gives the same test result');
+  const graph = (run: string) => JSON.parse(readFileSync(join(dir, run, 'artifacts.json'), 'utf8'));
+  assert.deepEqual(graph('refit').nums, graph('refit-reference').nums, 'label counts of every training item');
+  assert.deepEqual(graph('refit').adjacency, graph('refit-reference').adjacency);
+});
+
+test('--refit refuses what it cannot refit', async () => {
+  await assert.rejects(train({ method: 'pgnn-con', options: tinyOptions, data, out: join(dir, 'refit-bad1'), selectOn: 'test', refit: true }), /--refit: with --select-on test/);
+  await assert.rejects(train({ method: 'cca', data, out: join(dir, 'refit-bad2'), refit: true }), /--refit: cca is fitted in closed form/);
+  await assert.rejects(train({ method: 'pgnn-con', options: tinyOptions, data, out: join(dir, 'refit-bad3'), refit: true, reconstruct: { epochs: 1, lr: 1e-7, optimizer: 'sgd', argOrder: 'paper' } }), /--refit cannot be combined with --reconstruct/);
+});
