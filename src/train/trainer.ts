@@ -280,6 +280,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     // many epochs on every training item, validation included; it becomes the run's model. Not checkpointed: an
     // interrupted refit is run again by --resume.
     flushBest();
+    if (bestEpoch < 1) throw new UserError('--refit: no epoch scored a finite validation mAP, so there is no epoch count to refit for');
     const refitMethod = createMethod(refitItems);
     const refitOptimizer = adamFor(refitMethod);
     const refitData = loadSplit(ds, refitItems, modalities, { ...pairs, zeroFill: config.missing === 'zero-fill' });
