@@ -29,6 +29,7 @@ interface TrainFlags {
   epochs?: string;
   batchSize?: string;
   lr?: string;
+  lrSchedule?: string;
   seed: string;
   selectOn: string;
   valFraction: string;
@@ -58,6 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'epochs (default: the preset\'s)')
     .option('--batch-size <n>', 'batch size (default: the preset\'s)')
     .option('--lr <x>', 'Adam learning rate (default: the preset\'s)')
+    .option('--lr-schedule <name>', 'constant (the official codes\') or cosine (decays toward 0 over the run); default: the preset\'s')
     .option('--seed <n>', 'random seed', '0')
     .option('--select-on <split>', 'val (default) or test (the papers\' protocol, labelled as such)', 'val')
     .option('--val-fraction <f>', 'share of train carved out for validation when the data set has no val split', '0.1')
@@ -88,6 +90,7 @@ export function registerTrain(program: Command): void {
         ...(f.epochs ? { epochs: positiveInt('--epochs', f.epochs) } : {}),
         ...(f.batchSize ? { batchSize: positiveInt('--batch-size', f.batchSize) } : {}),
         ...(f.lr ? { lr: nonNegativeNumber('--lr', f.lr) } : {}),
+        ...(f.lrSchedule ? { lrSchedule: oneOf('--lr-schedule', f.lrSchedule, ['constant', 'cosine'] as const) } : {}),
         seed: nonNegativeInt('--seed', f.seed),
         selectOn: f.selectOn,
         valFraction: nonNegativeNumber('--val-fraction', f.valFraction),

@@ -47,6 +47,11 @@ export class Adam {
     });
   }
 
+  /** For learning-rate schedules: the rate of the following updates. */
+  setLearningRate(lr: number): void {
+    this.config.lr = lr;
+  }
+
   get iterations(): number {
     return this.step;
   }

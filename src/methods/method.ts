@@ -95,6 +95,8 @@ export interface TrainingDefaults {
   beta1: number;
   beta2: number;
   weightDecay: number;
+  /** constant (the official codes') or cosine: lr * (1 + cos(pi * progress)) / 2, decaying toward 0 over the run. */
+  lrSchedule?: 'constant' | 'cosine';
 }
 
 export interface MethodFactory<O extends Record<string, unknown> = Record<string, unknown>> {

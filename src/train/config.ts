@@ -16,6 +16,7 @@ export const TrainConfigSchema = z.object({
   beta1: z.number().min(0).lt(1).optional(),
   beta2: z.number().min(0).lt(1).optional(),
   weightDecay: z.number().nonnegative().optional(),
+  lrSchedule: z.enum(['constant', 'cosine']).optional(),
   seed: z.number().int().nonnegative().default(0),
   /** val: select the best epoch on a validation split (default); test: the papers' protocol (best test epoch). */
   selectOn: z.enum(['val', 'test']).default('val'),
@@ -46,4 +47,9 @@ export const TrainConfigSchema = z.object({
 });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/** The learning rate at `progress` (0 at the first step, 1 at the end of the last epoch). */
+export function learningRateAt(lr: number, schedule: 'constant' | 'cosine' | undefined, progress: number): number {
+  return schedule === 'cosine' ? (lr * (1 + Math.cos(Math.PI * progress))) / 2 : lr;
+}
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

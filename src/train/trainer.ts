@@ -17,7 +17,7 @@ import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 import { VERSION } from '../version.js';
-import { TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
+import { learningRateAt, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
 import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveCheckpoint, snapshotBest, truncateEpochs, writeBest, type BestSnapshot, type EpochRecord } from './run-dir.js';
 import { loadSplit, makeBatch, reconstructMissing, unalignedPools, type SplitData } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
@@ -102,6 +102,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       const value = c[key];
       if (value !== undefined) overrides[key] = value;
     }
+    if (c.lrSchedule !== undefined) overrides.lrSchedule = c.lrSchedule;
     if (c.refit && c.selectOn === 'test') throw new UserError('--refit: with --select-on test every training item is already trained on; refit is for selection on validation');
     if (c.refit && c.reconstruct) throw new UserError('--refit cannot be combined with --reconstruct');
     const r = resolve(c.method, c.preset, c.options, overrides);
@@ -253,7 +254,9 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     for (let s = 0; s < steps; s++) {
       const batch = makeBatch(data, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
       if (drawTarget) batch.target = drawTarget(s);
-      const loss = step(m, opt, batch, (epoch - 1 + s / steps) / training.epochs, sums);
+      const progress = (epoch - 1 + s / steps) / training.epochs;
+      if (training.lrSchedule === 'cosine') opt.setLearningRate(learningRateAt(training.lr, training.lrSchedule, progress));
+      const loss = step(m, opt, batch, progress, sums);
       if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
       emit({ type: 'step', epoch, epochs: stage ? bestEpoch : totalEpochs, step: s + 1, steps, loss, ...(stage ? { stage } : {}) });
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
 import { readEpochs } from '../../src/train/run-dir.js';
+import { learningRateAt } from '../../src/train/config.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';
@@ -103,4 +104,19 @@ test('--refit refuses what it cannot refit', async () => {
   await assert.rejects(train({ method: 'pgnn-con', options: tinyOptions, data, out: join(dir, 'refit-bad1'), selectOn: 'test', refit: true }), /--refit: with --select-on test/);
   await assert.rejects(train({ method: 'cca', data, out: join(dir, 'refit-bad2'), refit: true }), /--refit: cca is fitted in closed form/);
   await assert.rejects(train({ method: 'pgnn-con', options: tinyOptions, data, out: join(dir, 'refit-bad3'), refit: true, reconstruct: { epochs: 1, lr: 1e-7, optimizer: 'sgd', argOrder: 'paper' } }), /--refit cannot be combined with --reconstruct/);
+});
+
+test('a cosine learning-rate schedule runs from the base rate to zero and changes the model', async () => {
+  assert.equal(learningRateAt(1e-3, 'cosine', 0), 1e-3);
+  assert.ok(Math.abs(learningRateAt(1e-3, 'cosine', 0.5) - 5e-4) < 1e-15);
+  assert.ok(Math.abs(learningRateAt(1e-3, 'cosine', 1)) < 1e-15);
+  assert.equal(learningRateAt(1e-3, 'constant', 0.7), 1e-3);
+  assert.equal(learningRateAt(1e-3, undefined, 0.7), 1e-3);
+  const common = { method: 'pgnn-con', options: tinyOptions, data, epochs: 2, batchSize: 16, lr: 1e-3, seed: 5, valFraction: 0.25 };
+  await train({ ...common, out: join(dir, 'lr-constant') });
+  await train({ ...common, out: join(dir, 'lr-cosine'), lrSchedule: 'cosine' });
+  const config = JSON.parse(readFileSync(join(dir, 'lr-cosine', 'config.json'), 'utf8'));
+  assert.equal(config.resolved.training.lrSchedule, 'cosine', 'the schedule is recorded with the run');
+  // The first step uses the base rate either way; later steps are smaller under the schedule.
+  assert.notDeepEqual(readFileSync(join(dir, 'lr-cosine', 'checkpoint/model.bin')), readFileSync(join(dir, 'lr-constant', 'checkpoint/model.bin')));
 });
