@@ -319,7 +319,38 @@ Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// sumRows(x, rows, cols, out, divisor): out[j] = (x[0][j] + x[1][j] + ... in row order) / divisor, the column sums
+// (or means) of a row-major matrix in exactly the wasm backend's order and rounding, without its transpose.
+__attribute__((target_clones("avx2", "default")))
+void SumRowsLoop(const float *__restrict x, int64_t rows, int64_t cols, float *__restrict out, float divisor) {
+  std::fill(out, out + cols, 0.0f);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float *__restrict row = x + i * cols;
+    for (int64_t j = 0; j < cols; ++j) out[j] += row[j];
+  }
+  if (divisor != 1.0f)
+    for (int64_t j = 0; j < cols; ++j) out[j] /= divisor;
+}
+
+Napi::Value SumRows(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) return Fail(env, "sumRows takes 5 arguments"), env.Undefined();
+  Napi::Float32Array X, O;
+  int64_t rows, cols;
+  double divisor;
+  if (!GetF32(info, 0, "x", &X) || !GetInt(info, 1, "rows", &rows) || !GetInt(info, 2, "cols", &cols) ||
+      !GetF32(info, 3, "out", &O) || !GetNum(info, 4, "divisor", &divisor)) {
+    return env.Undefined();
+  }
+  if (rows < 0 || cols < 0 || (uint64_t)(rows * cols) > X.ElementLength() || (uint64_t)cols > O.ElementLength()) {
+    return Fail(env, "sumRows: buffers too small for rows x cols"), env.Undefined();
+  }
+  SumRowsLoop(X.Data(), rows, cols, O.Data(), (float)divisor);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));

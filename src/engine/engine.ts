@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installSharedIdentity } from './identity-kernel.js';
 import { installNativeMatMul } from './matmul-kernel.js';
+import { installNativeColumnReductions } from './reduce-kernel.js';
 import { loadNative, type NativeKernels, type NativeStatus } from './native.js';
 
 export interface EngineInfo {
@@ -25,7 +26,10 @@ async function start(quiet: boolean): Promise<EngineInfo> {
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialise');
   await tf.ready();
   installSharedIdentity();
-  if (kernels) installNativeMatMul(kernels);
+  if (kernels) {
+    installNativeMatMul(kernels);
+    installNativeColumnReductions(kernels);
+  }
   else if (!quiet && !warned) {
     warned = true;
     console.warn(`xmodal: native kernels unavailable (${status.reason}); running on plain wasm, slower but correct`);

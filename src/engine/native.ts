@@ -24,6 +24,8 @@ export interface NativeKernels {
   rankRows(scores: Float32Array, rows: number, n: number, order: Int32Array, threads: number): void;
   /** LAPACK dsyevd in place: w = eigenvalues ascending; row i of a (row-major) = i-th eigenvector. */
   symmetricEigen(a: Float64Array, n: number, w: Float64Array): void;
+  /** out[j] = (sum of column j over the rows, in row order) / divisor, for a row-major rows x cols matrix. */
+  sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, divisor: number): void;
   info(): { core: string; threads: number };
   setThreads(threads: number): void;
 }
