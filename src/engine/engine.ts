@@ -29,8 +29,7 @@ async function start(quiet: boolean): Promise<EngineInfo> {
   if (kernels) {
     installNativeMatMul(kernels);
     installNativeColumnReductions(kernels);
-  }
-  else if (!quiet && !warned) {
+  } else if (!quiet && !warned) {
     warned = true;
     console.warn(`xmodal: native kernels unavailable (${status.reason}); running on plain wasm, slower but correct`);
   }

@@ -70,6 +70,11 @@ export function applyLinear(l: Linear, x: tf.Tensor): tf.Tensor {
   return l.b ? tf.add(y, l.b) : y;
 }
 
+/** (x - mean) / sqrt(variance + eps) * gamma + beta: the normalisation of batch and layer norm, written out. */
+function normalizeAffine(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+}
+
 /** nn.BatchNorm1d (eps 1e-5, momentum 0.1, affine): batch statistics in training, running ones in evaluation. */
 export class BatchNorm {
   readonly gamma: tf.Variable;
@@ -98,7 +103,7 @@ export class BatchNorm {
       tf.dispose([newMean, newVar]);
     });
     // Written out rather than tf.batchNorm, whose gradient tiles its operands (3 ms per call on wasm).
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
+    return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
   }
 }
 
@@ -115,6 +120,6 @@ export class LayerNorm {
   apply(x: tf.Tensor): tf.Tensor {
     const axis = x.rank - 1;
     const { mean, variance } = tf.moments(x, axis, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
+    return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
   }
 }

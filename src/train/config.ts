@@ -47,9 +47,9 @@ export const TrainConfigSchema = z.object({
 });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** The learning rate at `progress` (0 at the first step, 1 at the end of the last epoch). */
 export function learningRateAt(lr: number, schedule: 'constant' | 'cosine' | undefined, progress: number): number {
   return schedule === 'cosine' ? (lr * (1 + Math.cos(Math.PI * progress))) / 2 : lr;
 }
-export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -62,7 +62,6 @@ export function loadModelState(method: Method, dir: string, base = 'model'): voi
   }
 }
 
-/** A copy of the model's state at its best epoch so far, held until it is written with the next checkpoint. */
 export interface BestMeta {
   epoch: number;
   /** The selection score of that epoch. */
@@ -71,6 +70,7 @@ export interface BestMeta {
   refit?: { trainItems: number };
 }
 
+/** A copy of the model's state at its best epoch so far, held until it is written with the next checkpoint. */
 export interface BestSnapshot {
   arrays: NamedArray[];
   meta: BestMeta;

@@ -6,8 +6,8 @@ import { UserError } from '../errors.js';
 import type { Batch } from '../methods/method.js';
 import { makeBatch, unalignedBatch, type SplitData, type UnalignedPool } from './split-data.js';
 
-export /** The target must offer the modalities the model embeds, with the source's dimensions. */
-function checkTargetDomain(source: Dataset, target: Dataset, modalities: string[]): void {
+/** The target must offer the modalities the model embeds, with the source's dimensions. */
+export function checkTargetDomain(source: Dataset, target: Dataset, modalities: string[]): void {
   for (const m of modalities) {
     if (!target.modalityNames.includes(m)) throw new UserError(`${target.dir}: the target domain has no modality '${m}' (it has ${target.modalityNames.join(', ')})`);
     if (target.modality(m).dim !== source.modality(m).dim) throw new UserError(`${target.dir}: modality '${m}' is ${target.modality(m).dim}-d, the source's is ${source.modality(m).dim}-d`);

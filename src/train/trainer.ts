@@ -60,6 +60,9 @@ export interface TrainOptions {
 
 const stepSeed = (seed: number, epoch: number) => (seed * 7919 + epoch * 104729) >>> 0;
 
+/** Summed loss terms of an epoch as their mean per step. */
+const perStep = (sums: Record<string, number>, steps: number) => Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps]));
+
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -143,7 +146,6 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     selectionItems = carved.val;
   }
   config.valItems = config.selectOn === 'val' ? Array.from(selectionItems) : null;
-  if (!options.resume) writeFileAtomically(paths.config, JSON.stringify(config, null, 2) + '\n');
 
   await initEngine();
   const labelEmbeddings = ds.labelEmbeddings();
@@ -168,7 +170,11 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   const targetPools = targetDs && method.targetData === 'unaligned' ? unalignedPools(targetDs, targetDs.split('train'), modalities) : undefined;
   const targetPairs = targetDs && method.targetData === 'aligned' ? loadSplit(targetDs, targetDs.split('train'), modalities, pairs) : undefined;
   if (trainData.items.length === 0) throw new UserError(`${ds.dir}: no training item has ${modalities.join(' or ')}`);
-  if (!options.resume) writeFileAtomically(paths.artifacts, JSON.stringify(method.artifacts()) + '\n');
+  // Written once every start-up check has passed: a refused run leaves its directory empty, free for a retry.
+  if (!options.resume) {
+    writeFileAtomically(paths.config, JSON.stringify(config, null, 2) + '\n');
+    writeFileAtomically(paths.artifacts, JSON.stringify(method.artifacts()) + '\n');
+  }
   const adamFor = (m: Method) => new Adam(m.trainableVariables(), { lr: training.lr, beta1: training.beta1, beta2: training.beta2, eps: 1e-8, weightDecay: training.weightDecay });
   const optimizer = adamFor(method);
 
@@ -220,7 +226,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     const record: EpochRecord = {
       epoch,
       seconds: (performance.now() - started) / 1000,
-      losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / stepsDone])),
+      losses: perStep(sums, stepsDone),
       selection: { split: config.selectOn === 'test' ? 'test' : 'val', ...selection },
       ...(stage !== 'main' ? { stage } : {}),
     };
@@ -255,7 +261,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
       const batch = makeBatch(data, order.subarray(s * training.batchSize, Math.min(n, (s + 1) * training.batchSize)));
       if (drawTarget) batch.target = drawTarget(s);
       const progress = (epoch - 1 + s / steps) / training.epochs;
-      if (training.lrSchedule === 'cosine') opt.setLearningRate(learningRateAt(training.lr, training.lrSchedule, progress));
+      opt.setLearningRate(learningRateAt(training.lr, training.lrSchedule, progress));
       const loss = step(m, opt, batch, progress, sums);
       if (!Number.isFinite(loss)) throw new UserError(`training diverged at epoch ${epoch}, step ${s + 1}: the loss is ${loss} (try a lower --lr)`);
       emit({ type: 'step', epoch, epochs: stage ? bestEpoch : totalEpochs, step: s + 1, steps, loss, ...(stage ? { stage } : {}) });
@@ -290,8 +296,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     for (let epoch = 1; epoch <= bestEpoch; epoch++) {
       const started = performance.now();
       const { sums, steps } = trainEpoch(refitMethod, refitOptimizer, refitData, epoch, 'refit');
-      const losses = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps]));
-      emit({ type: 'refit', epoch, epochs: bestEpoch, seconds: (performance.now() - started) / 1000, losses, trainItems: refitData.items.length });
+      emit({ type: 'refit', epoch, epochs: bestEpoch, seconds: (performance.now() - started) / 1000, losses: perStep(sums, steps), trainItems: refitData.items.length });
     }
     writeBest(out, snapshotBest(refitMethod, { epoch: bestEpoch, score: bestScore, refit: { trainItems: refitData.items.length } }));
     writeFileAtomically(paths.artifacts, JSON.stringify(refitMethod.artifacts()) + '\n');
