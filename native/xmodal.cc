@@ -4,12 +4,14 @@
 #include <cblas.h>
 #include <cmath>
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "parallel.h"
+#include "thin_gemm.h"
 
 extern "C" {
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
@@ -85,12 +87,46 @@ bool ParseGemm(const Napi::CallbackInfo &info, const char *name, GemmArgs *g) {
          CheckExtent(env, "C", false, g->M, g->N, g->ldc, g->C.ElementLength());
 }
 
+// Whether products with one small dimension go to the kernels of thin_gemm.h (a switch for comparisons).
+std::atomic<bool> thinKernels{true};
+// Whether large OpenBLAS products are split over the pool (the default) or threaded by OpenBLAS (for comparisons).
+std::atomic<bool> blasSplit{true};
+
+// Products big enough to share between cores are split here, over the pool of parallel.h, each part a
+// single-threaded OpenBLAS call: OpenBLAS's own threads spin between calls and fought the pool's helpers for the
+// cores (thin products ran 2-4x slower inside a training step than alone). Columns (or rows) are split on multiples
+// of 16. Like OpenBLAS's own threading, the split can change the last bits of a product with the thread count;
+// for a given count the results are reproducible.
+void BlasParts(bool tA, bool tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+               float beta, float *C, int ldc) {
+  auto blas = [&](int m, int n, const float *a, const float *b, float *c) {
+    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, m, n, K, alpha, a,
+                lda > 0 ? lda : 1, b, ldb > 0 ? ldb : 1, beta, c, ldc > 0 ? ldc : 1);
+  };
+  constexpr double kSplitFlops = 1 << 21;
+  if (!blasSplit.load(std::memory_order_relaxed) || double(M) * N * K < kSplitFlops) return blas(M, N, A, B, C);
+  if (N >= M) {
+    ParallelRanges(size_t((N + 15) / 16), 1, [&](size_t first, size_t last) {
+      const int n0 = int(first) * 16, n1 = std::min(N, int(last) * 16);
+      blas(M, n1 - n0, A, tB ? B + size_t(n0) * ldb : B + n0, C + n0);
+    }, SIZE_MAX);
+  } else {
+    ParallelRanges(size_t((M + 15) / 16), 1, [&](size_t first, size_t last) {
+      const int m0 = int(first) * 16, m1 = std::min(M, int(last) * 16);
+      blas(m1 - m0, N, tA ? A + m0 : A + size_t(m0) * lda, B, C + size_t(m0) * ldc);
+    }, SIZE_MAX);
+  }
+}
+
 void RunGemm(bool tA, bool tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
              float beta, float *C, int ldc) {
   if (M == 0 || N == 0) return;
+  if (alpha == 1.0f && beta == 0.0f && thinKernels.load(std::memory_order_relaxed) &&
+      thin::Gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc)) {
+    return;
+  }
   // BLAS requires ld >= 1 even for empty operands.
-  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
-              lda > 0 ? lda : 1, B, ldb > 0 ? ldb : 1, beta, C, ldc > 0 ? ldc : 1);
+  BlasParts(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 Napi::Value Sgemm(const Napi::CallbackInfo &info) {
@@ -306,16 +342,20 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   Napi::Object out = Napi::Object::New(env);
   const char *core = openblas_get_corename();
   out.Set("core", Napi::String::New(env, core ? core : "unknown"));
-  out.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  out.Set("threads", Napi::Number::New(env, double(WorkerPool::Instance().Limit())));
+  out.Set("blasThreads", Napi::Number::New(env, openblas_get_num_threads()));
   return out;
 }
 
+// setThreads(n): the number of threads the addon's parallel loops and products may use (1 to the pool's size).
 Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int64_t n;
   if (!GetInt(info, 0, "threads", &n)) return env.Undefined();
   if (n < 1) return Fail(env, "threads must be at least 1"), env.Undefined();
-  openblas_set_num_threads((int)n);
+  WorkerPool &pool = WorkerPool::Instance();
+  pool.SetLimit(size_t(n));
+  if (!blasSplit.load()) openblas_set_num_threads(int(pool.Limit()));
   return env.Undefined();
 }
 
@@ -349,7 +389,27 @@ Napi::Value SumRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// setThinKernels(enabled): turns the thin-product kernels on or off; returns the previous setting.
+Napi::Value SetThinKernels(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsBoolean()) return Fail(env, "setThinKernels(enabled: boolean)"), env.Undefined();
+  return Napi::Boolean::New(env, thinKernels.exchange(info[0].As<Napi::Boolean>().Value()));
+}
+
+// setBlasSplit(enabled): xmodal's pool shares large products between cores (OpenBLAS single-threaded), or OpenBLAS
+// threads them itself (as many threads as the pool has cores); returns the previous setting.
+Napi::Value SetBlasSplit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsBoolean()) return Fail(env, "setBlasSplit(enabled: boolean)"), env.Undefined();
+  const bool enabled = info[0].As<Napi::Boolean>().Value();
+  openblas_set_num_threads(enabled ? 1 : int(WorkerPool::Instance().Limit()));
+  return Napi::Boolean::New(env, blasSplit.exchange(enabled));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (blasSplit.load()) openblas_set_num_threads(1);
+  exports.Set("setBlasSplit", Napi::Function::New(env, SetBlasSplit));
+  exports.Set("setThinKernels", Napi::Function::New(env, SetThinKernels));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("adam", Napi::Function::New(env, Adam));

@@ -26,8 +26,14 @@ export interface NativeKernels {
   symmetricEigen(a: Float64Array, n: number, w: Float64Array): void;
   /** out[j] = (sum of column j over the rows, in row order) / divisor, for a row-major rows x cols matrix. */
   sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, divisor: number): void;
-  info(): { core: string; threads: number };
+  /** threads: what the addon's parallel loops and products use; blasThreads: OpenBLAS's own (1 while it is split). */
+  info(): { core: string; threads: number; blasThreads: number };
+  /** Threads the addon may use, 1 to its pool's size (XMODAL_THREADS or the core count). */
   setThreads(threads: number): void;
+  /** Products with a side of at most 16 through xmodal's kernels (default) or OpenBLAS; returns the previous setting. */
+  setThinKernels(enabled: boolean): boolean;
+  /** Large products split over the addon's threads (default) or threaded by OpenBLAS; returns the previous setting. */
+  setBlasSplit(enabled: boolean): boolean;
 }
 
 export interface NativeStatus {

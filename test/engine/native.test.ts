@@ -27,40 +27,127 @@ function at(x: Float32Array, trans: boolean, ld: number, r: number, c: number): 
   return x[trans ? c * ld + r : r * ld + c] as number;
 }
 
+interface Product { transA: boolean; transB: boolean; M: number; N: number; K: number; pad: number; alpha: number; beta: number }
+
+/**
+ * Runs one sgemm on random operands (leading dimensions `pad` wider than the rows, to prove strides are honoured)
+ * and returns the worst error relative to the float64 reference, scaled by the magnitude of each sum; the padding
+ * of C must be left alone. Also returns C, for comparisons between settings.
+ */
+function checkProduct(seed: number, { transA, transB, M, N, K, pad, alpha, beta }: Product): { worst: number; C: Float32Array } {
+  const rng = createRng(seed);
+  const lda = (transA ? M : K) + pad;
+  const ldb = (transB ? K : N) + pad;
+  const ldc = N + pad;
+  const A = uniformArray(rng, Math.max(1, (transA ? K : M) * lda));
+  const B = uniformArray(rng, Math.max(1, (transB ? N : K) * ldb));
+  const C = uniformArray(rng, M * ldc);
+  const C0 = C.slice();
+  kernels!.sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  let worst = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      let mag = 0;
+      for (let k = 0; k < K; k++) {
+        const p = at(A, transA, lda, i, k) * at(B, transB, ldb, k, j);
+        s += p;
+        mag += Math.abs(p);
+      }
+      const ref = alpha * s + beta * (C0[i * ldc + j] as number);
+      const scale = Math.max(1e-30, Math.abs(alpha) * mag + Math.abs(beta * (C0[i * ldc + j] as number)));
+      worst = Math.max(worst, Math.abs((C[i * ldc + j] as number) - ref) / scale);
+    }
+    for (let j = N; j < ldc; j++) assert.equal(C[i * ldc + j], C0[i * ldc + j], 'padding was written');
+  }
+  return { worst, C };
+}
+
 test('sgemm matches a float64 reference for every transpose case and odd shapes', { skip: !kernels && status.reason }, () => {
-  const rng = createRng(7);
   for (const [M, N, K] of [[1, 1, 1], [3, 5, 7], [17, 1, 33], [64, 31, 5], [129, 65, 257]] as const) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
-        const pad = 3; // leading dimensions wider than the rows prove strides are honoured
-        const lda = (transA ? M : K) + pad;
-        const ldb = (transB ? K : N) + pad;
-        const ldc = N + pad;
-        const A = uniformArray(rng, (transA ? K : M) * lda);
-        const B = uniformArray(rng, (transB ? N : K) * ldb);
-        const C = uniformArray(rng, M * ldc);
-        const C0 = C.slice();
-        kernels!.sgemm(transA, transB, M, N, K, 0.5, A, lda, B, ldb, 2, C, ldc);
-        let worst = 0;
-        for (let i = 0; i < M; i++) {
-          for (let j = 0; j < N; j++) {
-            let s = 0;
-            let mag = 0;
-            for (let k = 0; k < K; k++) {
-              const p = at(A, transA, lda, i, k) * at(B, transB, ldb, k, j);
-              s += p;
-              mag += Math.abs(p);
-            }
-            const ref = 0.5 * s + 2 * (C0[i * ldc + j] as number);
-            const scale = 0.5 * mag + 2 * Math.abs(C0[i * ldc + j] as number);
-            worst = Math.max(worst, Math.abs((C[i * ldc + j] as number) - ref) / scale);
-          }
-          for (let j = N; j < ldc; j++) assert.equal(C[i * ldc + j], C0[i * ldc + j], 'padding was written');
-        }
+        const { worst } = checkProduct(7, { transA, transB, M, N, K, pad: 3, alpha: 0.5, beta: 2 });
         assert.ok(worst < 1e-5, `M=${M} N=${N} K=${K} tA=${transA} tB=${transB}: relative error ${worst}`);
       }
     }
   }
+});
+
+// The label graph's products: a few classifier rows against large weights, forward (A B), input gradient (A B^T)
+// and weight gradient (A^T B), with tails in every dimension (columns not a multiple of 8, an odd row count, K not a
+// multiple of 8, an empty K).
+const thinProducts: Product[] = [
+  ...[1, 5, 10, 12].map((M) => ({ transA: false, transB: false, M, N: 1003, K: 300, pad: 3, alpha: 1, beta: 0 })),
+  { transA: false, transB: false, M: 10, N: 1024, K: 1024, pad: 0, alpha: 1, beta: 0 },
+  ...[1, 3, 10, 12].map((M) => ({ transA: false, transB: true, M, N: 515, K: 203, pad: 2, alpha: 1, beta: 0 })),
+  { transA: false, transB: true, M: 10, N: 1024, K: 1024, pad: 0, alpha: 1, beta: 0 },
+  ...[0, 1, 10, 24].map((K) => ({ transA: true, transB: false, M: 301, N: 333, K, pad: 5, alpha: 1, beta: 0 })),
+  { transA: true, transB: false, M: 1024, N: 1024, K: 10, pad: 0, alpha: 1, beta: 0 },
+];
+
+test('products with a small side (the thin kernels) match a float64 reference, tails and strides included', { skip: !kernels && status.reason }, () => {
+  for (const [i, product] of thinProducts.entries()) {
+    const { worst } = checkProduct(100 + i, product);
+    assert.ok(worst < 1e-5, `${JSON.stringify(product)}: relative error ${worst}`);
+  }
+});
+
+test('the thin kernels are what computes those products, and they can be switched off for comparisons', { skip: !kernels && status.reason }, () => {
+  const product = thinProducts.find((p) => p.K === 1024 && p.transB)!;
+  const thin = checkProduct(1, product).C;
+  assert.equal(kernels!.setThinKernels(false), true);
+  try {
+    const blas = checkProduct(1, product);
+    assert.ok(blas.worst < 1e-5);
+    // Both are right, but they sum in different orders: equal bits everywhere would mean one path ran twice.
+    assert.ok(thin.some((x, i) => x !== blas.C[i]), 'switching the thin kernels off changed nothing');
+  } finally {
+    assert.equal(kernels!.setThinKernels(true), false);
+  }
+});
+
+test('large products split over the addon\'s threads, or threaded by OpenBLAS, match the reference', { skip: !kernels && status.reason }, () => {
+  const products: Product[] = [
+    { transA: false, transB: false, M: 100, N: 517, K: 300, pad: 1, alpha: 1, beta: 0 },
+    { transA: true, transB: false, M: 257, N: 130, K: 100, pad: 2, alpha: 0.5, beta: 1 },
+    { transA: false, transB: true, M: 31, N: 200, K: 513, pad: 0, alpha: 1, beta: 0 },
+  ];
+  for (const split of [true, false]) {
+    const previous = kernels!.setBlasSplit(split);
+    try {
+      for (const product of products) {
+        const { worst } = checkProduct(3, product);
+        assert.ok(worst < 1e-5, `split=${split} ${JSON.stringify(product)}: relative error ${worst}`);
+      }
+    } finally {
+      kernels!.setBlasSplit(previous);
+    }
+  }
+});
+
+test('thin products and the Adam update give the same bits on one thread as on all of them', { skip: !kernels && status.reason }, (t) => {
+  const threads = kernels!.info().threads;
+  if (threads < 2) return t.skip('one thread here');
+  const adamOnce = () => {
+    const rng = createRng(5);
+    const n = (1 << 19) + 3;
+    const [p, g, m, v] = [uniformArray(rng, n, -1, 1), uniformArray(rng, n, -0.1, 0.1), uniformArray(rng, n, -0.01, 0.01), uniformArray(rng, n, 0, 1e-4)];
+    kernels!.adam(p, g, m, v, 1e-3, 0.5, 0.999, 1e-8, 3, 0);
+    return p;
+  };
+  const run = () => [...thinProducts.map((p, i) => checkProduct(200 + i, p).C), adamOnce()];
+  const all = run();
+  kernels!.setThreads(1);
+  try {
+    assert.equal(kernels!.info().threads, 1);
+    const one = run();
+    for (const [i, c] of one.entries()) assert.ok(c.every((x, j) => Object.is(x, all[i]![j])), `result ${i} changed with the thread count`);
+  } finally {
+    kernels!.setThreads(threads);
+  }
+  assert.equal(kernels!.info().threads, threads);
+  assert.throws(() => kernels!.setThreads(0), /threads must be at least 1/);
 });
 
 test('sgemm refuses buffers too small for their shape', { skip: !kernels && status.reason }, () => {
