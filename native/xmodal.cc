@@ -297,14 +297,7 @@ Napi::Value RankRows(const Napi::CallbackInfo &info) {
       RankRow(scores + r * n, (int32_t)n, order + r * n, keys.data(), keysB.data(), orderB.data());
     }
   };
-  std::vector<std::thread> pool;
-  const int64_t per = (rows + workers - 1) / workers;
-  for (int64_t w = 1; w < workers; ++w) {
-    const int64_t first = w * per;
-    if (first < rows) pool.emplace_back(work, first, std::min(rows, first + per));
-  }
-  work(0, std::min(rows, per));
-  for (auto &t : pool) t.join();
+  ParallelRanges(size_t(rows), 1, [&](size_t first, size_t last) { work(int64_t(first), int64_t(last)); }, size_t(workers));
   return env.Undefined();
 }
 
