@@ -2,7 +2,7 @@
 import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval } from './eval.js';
-import { benchSteps } from './methods.js';
+import { benchSteps, benchThreadSettings } from './methods.js';
 import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWikipediaSeeds } from './training.js';
 import { benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
@@ -13,6 +13,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   step: benchTrainingStep,
   eval: benchEval,
   'method-steps': benchSteps,
+  'thread-settings': benchThreadSettings,
   wikipedia: benchWikipedia,
   'full-run': benchFullRun,
   seeds: benchWikipediaSeeds,

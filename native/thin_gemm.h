@@ -1,4 +1,4 @@
-// Products with one small dimension (at most 12 or 24, below): the label graph's few classifiers against its large weights
+// Products with one small dimension (at most 12 or 16, below): the label graph's few classifiers against its large weights
 // (10 x 1024 by 1024 x 1024 and 5120 x 1024 on Wikipedia), forward and in both backward products. OpenBLAS packs the
 // whole large operand before such a product and runs at ~6 GB/s there; these kernels read it once, through register
 // tiles wide enough to hide the FMA latency. Rows 4 KB apart (1024 floats) all map to one L1 set, so the operands
@@ -26,9 +26,11 @@
 namespace thin {
 
 // The largest small side that pays: beyond 12 rows the forward and input-gradient products need a second register
-// chunk and OpenBLAS is as fast; the rank-K weight gradient stays ahead up to 24 (both measured on the bench machine).
+// chunk and OpenBLAS is as fast. The rank-K weight gradient is faster alone up to K = 24, but inside a step at the
+// MIRFlickr shape (24 labels) it gained nothing over OpenBLAS on the thread pool (`npm run bench --
+// thread-settings`), so it stops at 16.
 constexpr int64_t kThinRows = 12;
-constexpr int64_t kThinRank = 24;
+constexpr int64_t kThinRank = 16;
 // Rows of B packed at a time by the forward product (a block of 512 columns is 128 KB, in L2).
 constexpr int64_t kBlock = 64;
 // How many rows ahead the forward product prefetches B.
