@@ -13,6 +13,13 @@
 #include "parallel.h"
 #include "thin_gemm.h"
 
+// Element loops get an AVX2 clone picked at load time on x86-64; elsewhere they build plainly.
+#if defined(__x86_64__)
+#define XMODAL_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define XMODAL_AVX2_CLONES
+#endif
+
 extern "C" {
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
              const int *lwork, int *iwork, const int *liwork, int *info);
@@ -184,7 +191,7 @@ struct AdamConstants {
 // compute-bound; built with -fno-math-errno it vectorises, and the AVX2 clone (picked at load time where the CPU
 // has it) does 8 lanes. Vector sqrt and division are correctly rounded like the scalar ones and contraction into
 // FMA is off (-ffp-contract=off), so every clone gives the same bits.
-__attribute__((target_clones("avx2", "default")))
+XMODAL_AVX2_CLONES
 void AdamRange(float *__restrict p, const float *__restrict g, float *__restrict m, float *__restrict v, size_t n,
                AdamConstants k) {
   for (size_t i = 0; i < n; ++i) {
@@ -354,7 +361,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo &info) {
 
 // sumRows(x, rows, cols, out, divisor): out[j] = (x[0][j] + x[1][j] + ... in row order) / divisor, the column sums
 // (or means) of a row-major matrix in exactly the wasm backend's order and rounding, without its transpose.
-__attribute__((target_clones("avx2", "default")))
+XMODAL_AVX2_CLONES
 void SumRowsLoop(const float *__restrict x, int64_t rows, int64_t cols, float *__restrict out, float divisor) {
   std::fill(out, out + cols, 0.0f);
   for (int64_t i = 0; i < rows; ++i) {
