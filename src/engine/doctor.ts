@@ -79,7 +79,7 @@ export function formatDoctor(r: DoctorReport): string {
     `${mark(r.nodeOk)} node ${r.node} (needs >= 20.19)`,
     `${mark(r.backend === 'wasm')} tfjs backend: ${r.backend}${r.wasmSimd ? ' (SIMD)' : ''}`,
     r.native.loaded
-      ? `ok   native kernels: loaded (OpenBLAS core ${r.blas?.core}, ${r.blas?.threads} threads, OPENBLAS_CORETYPE=${r.blas?.coreType ?? 'unset'}${r.blas?.chosenByXmodal ? ', chosen by xmodal' : ''})`
+      ? `ok   native kernels: loaded (OpenBLAS core ${r.blas?.core}, ${r.blas?.threads} thread${r.blas?.threads === 1 ? '' : 's'} (XMODAL_THREADS), OPENBLAS_CORETYPE=${r.blas?.coreType ?? 'unset'}${r.blas?.chosenByXmodal ? ', chosen by xmodal' : ''})`
       : `warn native kernels: not loaded (${r.native.reason}); plain wasm, slower but correct`,
     `${mark(r.matmulCheck.ok)} matMul check: max error ${r.matmulCheck.maxError.toExponential(2)}${r.matmulCheck.usedNative ? ' (native sgemm)' : ' (wasm kernel)'}`,
     `ok   sgemm ${r.sgemm.shape}: ${r.sgemm.gflops.toFixed(1)} GFLOP/s (${r.sgemm.runs} runs in ${r.sgemm.seconds.toFixed(1)} s)`,
