@@ -41,6 +41,12 @@ export const DagnnOptionsSchema = z.object({
   gamma: z.number().nonnegative(),
   lseFactor: z.number().positive(),
   labelSimilarity: z.enum(['binary', 'jaccard']),
+  /**
+   * Hidden widths of a discriminator on d-dimensional features: official, floor(d/4) and floor(d/16) as the
+   * official code has them, so features under 16-d get a zero-width layer and their discriminator only learns a
+   * constant (Wikipedia's 10-d text); at-least-one widens such layers to one unit so the discriminator works.
+   */
+  discriminatorWidths: z.enum(['official', 'at-least-one']),
   /** Which two of the data set's modalities, in order (the first plays "image"); default its first two. */
   modalities: z.array(z.string()).length(2).optional(),
 }).strict();
@@ -83,8 +89,9 @@ class Dagnn extends TwoTower {
       { bn: bn ? new BatchNorm(p, 'text2img_net.bn', d) : undefined, fc1: linear(p, 'text2img_net.denseL1', d, 2048), fc2: linear(p, 'text2img_net.denseL2', 2048, da), act: 'relu' },
     ];
     const discriminator = (prefix: string, dim: number): Discriminator => {
-      const h1 = Math.max(1, Math.floor(dim / 4));
-      const h2 = Math.max(1, Math.floor(dim / 16));
+      const floor = o.discriminatorWidths === 'official' ? 0 : 1;
+      const h1 = Math.max(floor, Math.floor(dim / 4));
+      const h2 = Math.max(floor, Math.floor(dim / 16));
       return { bn: bn ? new BatchNorm(p, `${prefix}.bn`, dim) : undefined, fc1: linear(p, `${prefix}.denseL1`, dim, h1), fc2: linear(p, `${prefix}.denseL2`, h1, h2), fc3: linear(p, `${prefix}.denseL3`, h2, 2) };
     };
     this.disc = [discriminator('img_md_net', da), discriminator('text_md_net', db)];
@@ -225,6 +232,7 @@ class Dagnn extends TwoTower {
 const baseOptions: DagnnOptions = {
   variant: 'tpami', graph: 'ignn', commonDim: 1024, layers: 5, threshold: 0.4, heads: 8, lambda: 0.5, labelInputDim: 300,
   alpha: 0.5, beta: 2, simWeight: 0.2, tau: 0.22, gamma: 0.14, lseFactor: 1.06, labelSimilarity: 'binary',
+  discriminatorWidths: 'official',
 };
 const officialTraining: TrainingDefaults = { epochs: 40, batchSize: 100, lr: 5e-5, beta1: 0.5, beta2: 0.999, weightDecay: 0 };
 

@@ -59,9 +59,12 @@ export interface Linear {
   b: tf.Variable | undefined;
 }
 
-/** nn.Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in)); stored as in x out for x @ W. */
+/**
+ * nn.Linear: weight and bias U(-1/sqrt(in), 1/sqrt(in)); stored as in x out for x @ W. Either side may be 0, as in
+ * PyTorch (a layer from 0 inputs has its bias only, initialised to 0).
+ */
 export function linear(p: Params, name: string, inDim: number, outDim: number, bias = true): Linear {
-  const bound = 1 / Math.sqrt(inDim);
+  const bound = inDim > 0 ? 1 / Math.sqrt(inDim) : 0;
   return { w: p.uniform(`${name}.weight`, [inDim, outDim], -bound, bound), b: bias ? p.uniform(`${name}.bias`, [outDim], -bound, bound) : undefined };
 }
 
