@@ -6,6 +6,7 @@ import { installSharedIdentity } from './identity-kernel.js';
 import { installNativeMatMul } from './matmul-kernel.js';
 import { installNativeColumnReductions } from './reduce-kernel.js';
 import { loadNative, type NativeKernels, type NativeStatus } from './native.js';
+import { UserError } from '../errors.js';
 
 export interface EngineInfo {
   backend: string;
@@ -22,6 +23,9 @@ export function nativeKernels(): NativeKernels | null {
 }
 
 async function start(quiet: boolean): Promise<EngineInfo> {
+  // The addon reads XMODAL_THREADS itself and would quietly use every core for a value it cannot parse.
+  const threads = process.env.XMODAL_THREADS;
+  if (threads !== undefined && !/^[1-9]\d*$/.test(threads)) throw new UserError(`XMODAL_THREADS must be a positive integer, not '${threads}'`);
   const { kernels, status } = loadNative();
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialise');
   await tf.ready();

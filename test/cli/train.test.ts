@@ -52,3 +52,9 @@ test('xmodal train: bad input gives one line and exit 2', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+test('a malformed XMODAL_THREADS is refused in one line before anything runs', () => {
+  const r = spawnSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8', env: { ...process.env, XMODAL_THREADS: 'two' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim(), "xmodal: XMODAL_THREADS must be a positive integer, not 'two'");
+});
