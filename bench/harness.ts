@@ -17,10 +17,15 @@ export function timeIt(fn: () => void, options: { warmup?: number; runs?: number
     fn();
     times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  const median = times.length % 2 ? (times[(times.length - 1) / 2] as number)
-    : ((times[times.length / 2 - 1] as number) + (times[times.length / 2] as number)) / 2;
-  return { median_ms: round(median), min_ms: round(times[0] as number), runs: times.length };
+  return summarize(times);
+}
+
+/** Median and minimum of timings in ms (`runs` is how many there were). */
+export function summarize(times: number[]) {
+  const sorted = times.slice().sort((a, b) => a - b);
+  const median = sorted.length % 2 ? (sorted[(sorted.length - 1) / 2] as number)
+    : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+  return { median_ms: round(median), min_ms: round(sorted[0] as number), runs: sorted.length };
 }
 
 export function round(x: number, digits = 3): number {

@@ -5,7 +5,7 @@ import { nativeKernels, tf } from '../src/engine/engine.js';
 import { createRng, uniformArray } from '../src/engine/random.js';
 import '../src/methods/index.js';
 import { create, resolve } from '../src/methods/registry.js';
-import { emit, round, timeIt } from './harness.js';
+import { emit, summarize, timeIt } from './harness.js';
 
 interface StepShape { name: string; image: number; text: number; classes: number; labelDim: number }
 
@@ -92,8 +92,9 @@ export function benchThreadSettings(): void {
       step.dispose();
     }
     for (const [i, setting] of settings.entries()) {
-      const sorted = times[i]!.slice().sort((a, b) => a - b);
-      emit({ name: `ignn-con training step, ${shape.name} shape, batch 100: ${setting.name}`, median_ms: round(sorted[Math.floor(sorted.length / 2)]!), min_ms: round(sorted[0]!), runs: sorted.length * 5 });
+      // Each timing is the mean of 5 steps, so runs counts steps.
+      const stats = summarize(times[i]!);
+      emit({ name: `ignn-con training step, ${shape.name} shape, batch 100: ${setting.name}`, ...stats, runs: stats.runs * 5 });
     }
   }
 }

@@ -42,11 +42,10 @@ typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4)));
 
 // A per-thread scratch buffer, grown as needed and kept (a fresh large allocation would fault its pages in).
-inline float *Scratch(int slot, size_t n) {
-  thread_local std::vector<float> buffers[2];
-  std::vector<float> &b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
+inline float *Scratch(size_t n) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
 }
 
 // Copies rows x cols of X (leading dimension ld) into `out` with row stride `stride`.
@@ -83,7 +82,7 @@ void ProductColumns(int64_t M, int64_t K, const float *at, const float *B, int64
                     int64_t n0, int64_t n1) {
   const int64_t tiles = (n1 - n0) / 8;
   const int64_t tileStride = kBlock * 8 + kPad;
-  float *packed = Scratch(0, static_cast<size_t>(std::max<int64_t>(1, tiles * tileStride)));
+  float *packed = Scratch(static_cast<size_t>(std::max<int64_t>(1, tiles * tileStride)));
   const int64_t chunks = (M + 11) / 12;
   for (int64_t k0 = 0; k0 < K && tiles > 0; k0 += kBlock) {
     const int64_t kb = std::min(kBlock, K - k0);

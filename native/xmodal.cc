@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "parallel.h"
@@ -106,6 +105,7 @@ std::atomic<bool> blasSplit{true};
 // for a given count the results are reproducible.
 void BlasParts(bool tA, bool tB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc) {
+  // BLAS requires ld >= 1 even for empty operands.
   auto blas = [&](int m, int n, const float *a, const float *b, float *c) {
     cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, m, n, K, alpha, a,
                 lda > 0 ? lda : 1, b, ldb > 0 ? ldb : 1, beta, c, ldc > 0 ? ldc : 1);
@@ -132,7 +132,6 @@ void RunGemm(bool tA, bool tB, int M, int N, int K, float alpha, const float *A,
       thin::Gemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc)) {
     return;
   }
-  // BLAS requires ld >= 1 even for empty operands.
   BlasParts(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

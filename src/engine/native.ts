@@ -30,7 +30,7 @@ export interface NativeKernels {
   info(): { core: string; threads: number; blasThreads: number };
   /** Threads the addon may use, 1 to its pool's size (XMODAL_THREADS or the core count). */
   setThreads(threads: number): void;
-  /** Products with a side of at most 16 through xmodal's kernels (default) or OpenBLAS; returns the previous setting. */
+  /** Products with a small side (native/thin_gemm.h) through xmodal's kernels (default) or OpenBLAS; returns the previous setting. */
   setThinKernels(enabled: boolean): boolean;
   /** Large products split over the addon's threads (default) or threaded by OpenBLAS; returns the previous setting. */
   setBlasSplit(enabled: boolean): boolean;

@@ -89,9 +89,9 @@ class Dagnn extends TwoTower {
       { bn: bn ? new BatchNorm(p, 'text2img_net.bn', d) : undefined, fc1: linear(p, 'text2img_net.denseL1', d, 2048), fc2: linear(p, 'text2img_net.denseL2', 2048, da), act: 'relu' },
     ];
     const discriminator = (prefix: string, dim: number): Discriminator => {
-      const floor = o.discriminatorWidths === 'official' ? 0 : 1;
-      const h1 = Math.max(floor, Math.floor(dim / 4));
-      const h2 = Math.max(floor, Math.floor(dim / 16));
+      const minWidth = o.discriminatorWidths === 'official' ? 0 : 1;
+      const h1 = Math.max(minWidth, Math.floor(dim / 4));
+      const h2 = Math.max(minWidth, Math.floor(dim / 16));
       return { bn: bn ? new BatchNorm(p, `${prefix}.bn`, dim) : undefined, fc1: linear(p, `${prefix}.denseL1`, dim, h1), fc2: linear(p, `${prefix}.denseL2`, h1, h2), fc3: linear(p, `${prefix}.denseL3`, h2, 2) };
     };
     this.disc = [discriminator('img_md_net', da), discriminator('text_md_net', db)];

@@ -100,12 +100,8 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     const parsed = TrainConfigSchema.safeParse(input);
     if (!parsed.success) throw new UserError(`training option ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
     const c = parsed.data;
-    const overrides: Partial<TrainingDefaults> = {};
-    for (const key of ['epochs', 'batchSize', 'lr', 'beta1', 'beta2', 'weightDecay'] as const) {
-      const value = c[key];
-      if (value !== undefined) overrides[key] = value;
-    }
-    if (c.lrSchedule !== undefined) overrides.lrSchedule = c.lrSchedule;
+    const trainingKeys = ['epochs', 'batchSize', 'lr', 'beta1', 'beta2', 'weightDecay', 'lrSchedule'] as const;
+    const overrides = Object.fromEntries(trainingKeys.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Partial<TrainingDefaults>;
     if (c.refit && c.selectOn === 'test') throw new UserError('--refit: with --select-on test every training item is already trained on; refit is for selection on validation');
     if (c.refit && c.reconstruct) throw new UserError('--refit cannot be combined with --reconstruct');
     const r = resolve(c.method, c.preset, c.options, overrides);
