@@ -4,11 +4,12 @@ import { Dataset } from '../data/dataset.js';
 import { importArrays, parseLabelNames } from '../data/importers/arrays.js';
 import { importJsonl } from '../data/importers/jsonl.js';
 import { importLayout } from '../data/importers/layout.js';
-import { importWikipedia } from '../data/importers/wikipedia.js';
+import { importWikipedia, parseVarPair } from '../data/importers/wikipedia.js';
 import { datasetInfo, formatInfo, validateDataset } from '../data/inspect.js';
 import { labelMatrixFrom, mirflickrLabels } from '../data/resources.js';
 import { synthDefaults, synthesize } from '../data/synth.js';
-import { writeDataset, type DatasetSpec } from '../data/writer.js';
+import { MAX_LABELS, writeDataset, type DatasetSpec } from '../data/writer.js';
+import { carveValidation } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { readMatrix } from '../data/formats/matrix.js';
 import { labelEmbeddings, readWordVectors } from '../graph/label-embeddings.js';
@@ -30,7 +31,13 @@ interface WriteFlags {
   labelEmbeddingsSource?: string;
   drop?: string;
   dropSeed?: string;
+  valFraction?: string;
+  maxLabels?: string;
+  allowOverlappingSplits?: boolean;
 }
+
+/** Importers' notes on what they decided for the user (a header skipped, variables left out): on stderr. */
+const warn = (message: string) => console.error(`xmodal: note: ${message}`);
 
 function withWriteFlags(command: Command): Command {
   return command
@@ -41,17 +48,35 @@ function withWriteFlags(command: Command): Command {
     .option('--label-embeddings <file[:var]>', 'C x d label-name vectors to ship with the data set (see xmodal label-embed)')
     .option('--label-embeddings-source <text>', 'where the label vectors came from (default: the file name)')
     .option('--drop <modality=share,...>', 'simulate missing modalities: these shares of the training items lose that modality (e.g. image=0.4,text=0.4)')
-    .option('--drop-seed <n>', 'seed of --drop', '0');
+    .option('--drop-seed <n>', 'seed of --drop (and of --val-fraction)', '0')
+    .option('--val-fraction <f>', 'carve this share of train into a val split (stratified, seeded) before --drop, so that validation items keep every modality')
+    .option('--max-labels <n>', `refuse more labels than this (default ${MAX_LABELS})`)
+    .option('--allow-overlapping-splits', 'accept train, val and test sharing items (sanity checks only; validate still reports it)');
+}
+
+const maxLabelsOf = (flags: WriteFlags) => (flags.maxLabels !== undefined ? positiveInt('--max-labels', flags.maxLabels) : MAX_LABELS);
+
+/** --val-fraction: a val split carved from train, so that --drop (which only touches train) leaves it complete. */
+function carveVal(spec: DatasetSpec, fraction: number, seed: number): DatasetSpec {
+  if (!(fraction > 0 && fraction < 1)) throw new UserError('--val-fraction must lie strictly between 0 and 1');
+  const train = spec.splits.train;
+  if (!train) throw new UserError('--val-fraction: the data set has no train split to carve validation from');
+  if (spec.splits.val) throw new UserError('--val-fraction: the data set already has a val split');
+  const C = spec.labels.names.length;
+  const carved = carveValidation(train, spec.labels.data, C, fraction, seed);
+  return { ...spec, splits: { ...spec.splits, train: carved.train, val: carved.val } };
 }
 
 async function save(input: DatasetSpec, flags: WriteFlags): Promise<void> {
-  const spec = flags.drop ? dropModalities(input, numberMap('--drop', flags.drop), nonNegativeInt('--drop-seed', flags.dropSeed ?? '0')) : input;
+  const seed = nonNegativeInt('--drop-seed', flags.dropSeed ?? '0');
+  const carved = flags.valFraction !== undefined ? carveVal(input, Number(flags.valFraction), seed) : input;
+  const spec = flags.drop ? dropModalities(carved, numberMap('--drop', flags.drop), seed) : carved;
   if (flags.name) spec.name = flags.name;
   if (flags.labelEmbeddings) {
     const m = await readMatrix(flags.labelEmbeddings);
     spec.labelEmbeddings = { data: Float32Array.from(m.values), dim: m.cols, source: flags.labelEmbeddingsSource ?? basename(m.source) };
   }
-  const manifest = writeDataset(flags.out, spec, { force: flags.force ?? false, allowNonfinite: flags.allowNonfinite ?? false });
+  const manifest = writeDataset(flags.out, spec, { force: flags.force ?? false, allowNonfinite: flags.allowNonfinite ?? false, maxLabels: maxLabelsOf(flags), allowOverlappingSplits: flags.allowOverlappingSplits ?? false });
   const splits = Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.count}`).join(', ');
   const modalities = manifest.modalities.map((m) => `${m.name} ${m.dim}-d`).join(', ');
   console.log(`wrote ${flags.out}: ${manifest.items} items (${splits}); ${modalities}; ${manifest.labels.names.length} labels`);
@@ -61,17 +86,20 @@ export function registerData(program: Command): void {
   const imp = program.command('import').description('convert feature files into an xmodal data set directory');
 
   withWriteFlags(imp.command('wikipedia <dir>').description('the Wikipedia benchmark layout: raw_features.mat, *_txt_img_cat.list, categories.list'))
-    .action(async (dir: string, flags: WriteFlags) => save(await importWikipedia(dir), flags));
+    .option('--image-var <train,test>', 'MAT variables of the image features', 'I_tr,I_te')
+    .option('--text-var <train,test>', 'MAT variables of the text features', 'T_tr,T_te')
+    .action(async (dir: string, flags: WriteFlags & { imageVar: string; textVar: string }) =>
+      save(await importWikipedia(dir, { imageVars: parseVarPair('--image-var', flags.imageVar), textVars: parseVarPair('--text-var', flags.textVar), warn }), flags));
 
   withWriteFlags(imp.command('layout <dir>').description('research split files: {train,test}_{img,txt,lab}.mat (GNN4CMR/ALGCN) or *_img_lab.mat class indices (DSCMR)'))
     .option('--partial', 'accept missing image or text files: those items lack that modality')
     .option('--label-names <file|list>', 'label names, one per line or comma-separated')
     .action(async (dir: string, flags: WriteFlags & { partial?: boolean; labelNames?: string }) =>
-      save(await importLayout(dir, { partial: flags.partial ?? false, ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags));
+      save(await importLayout(dir, { partial: flags.partial ?? false, maxLabels: maxLabelsOf(flags), ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags));
 
   withWriteFlags(imp.command('arrays').description('one matrix file per modality (.mat variable, .npy, .csv, .tsv) and one for labels'))
     .requiredOption('--modality <name=file[:var]>', 'a modality and its matrix (repeat for each)', collect)
-    .requiredOption('--labels <file[:var]>', 'multi-hot N x C matrix, or one column of class indices')
+    .requiredOption('--labels <file[:var|:column]>', 'multi-hot N x C matrix, or one column of class indices (delimited files: FILE:COLUMN, e.g. trainset_txt_img_cat.list:3)')
     .option('--label-names <file|list>', 'label names, one per line or comma-separated')
     .option('--split <name=start:end|name=file>', 'a split as an item range or an index file (repeat); default: seeded train/test', collect)
     .option('--test-fraction <f>', 'test share of the default split', '0.2')
@@ -84,12 +112,21 @@ export function registerData(program: Command): void {
         ...(flags.split ? { splits: flags.split } : {}),
         testFraction: Number(flags.testFraction),
         seed: nonNegativeInt('--seed', flags.seed),
+        maxLabels: maxLabelsOf(flags),
+        warn,
       }), flags));
 
   withWriteFlags(imp.command('jsonl <file>').description('one JSON object per item: numeric arrays as modalities, "labels", "split", "id", "meta"'))
     .option('--label-names <file|list>', 'label names, one per line or comma-separated (default: the names found, sorted)')
-    .action(async (file: string, flags: WriteFlags & { labelNames?: string }) =>
-      save(importJsonl(file, flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}), flags));
+    .option('--test-fraction <f>', 'when no line has a "split" field: this share of the items becomes the test split (stratified, seeded)', '0')
+    .option('--seed <n>', 'seed of --test-fraction', '0')
+    .action(async (file: string, flags: WriteFlags & { labelNames?: string; testFraction: string; seed: string }) =>
+      save(importJsonl(file, {
+        ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}),
+        testFraction: nonNegativeNumber('--test-fraction', flags.testFraction),
+        seed: nonNegativeInt('--seed', flags.seed),
+        warn,
+      }), flags));
 
   withWriteFlags(program.command('synth').description('generate a labelled K-modal data set for tests and demos (labels drawn from a real label matrix)'))
     .option('--items <n>', 'number of items', String(synthDefaults.items))

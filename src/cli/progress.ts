@@ -18,6 +18,7 @@ export function trainReporter(json: boolean): (event: TrainEvent) => void {
     if (event.type === 'start') {
       const c = event.config;
       process.stderr.write(`xmodal train: ${c.method}${c.preset ? ` (preset ${c.preset})` : ''} on ${c.dataset.name}: ${event.trainItems} training items, selection on ${event.selectionItems} (${c.selection})\n`);
+      for (const note of event.notes) process.stderr.write(`xmodal train: note: ${note}\n`);
     } else if (event.type === 'step' && tty) {
       const now = Date.now();
       if (now - lastDraw < 100 && event.step !== event.steps) return;

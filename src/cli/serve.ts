@@ -3,7 +3,7 @@ import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import { createServer } from '../serve/server.js';
 import { openIndex } from './search.js';
-import { positiveInt } from './options.js';
+import { nonNegativeInt } from './options.js';
 
 export function registerServe(program: Command): void {
   program.command('serve <index>')
@@ -14,12 +14,28 @@ export function registerServe(program: Command): void {
     .option('--run <dir>', 'the run that built the index (default: the one it records)')
     .option('--log', 'log every request (JSON lines)')
     .action(async (dir: string, f: { host: string; port: string; token?: string; run?: string; log?: boolean }) => {
-      await initEngine({ quiet: true });
-      const { index, run } = await openIndex(dir, f.run);
+      const port = nonNegativeInt('--port', f.port);
+      if (port > 65535) throw new UserError(`--port: ${port} is not a port (0-65535; 0 picks a free one)`);
       const token = f.token ?? process.env.XMODAL_TOKEN;
       if (token !== undefined && token.length < 8) throw new UserError('--token: use at least 8 characters');
-      const app = createServer({ index, run, token, logger: f.log ?? false, onWrite: () => index.save(dir, true) });
-      const address = await app.listen({ host: f.host, port: positiveInt('--port', f.port) });
+      await initEngine({ quiet: true });
+      const { index, run } = await openIndex(dir, f.run);
+      // Each write is saved before it is acknowledged; deleted items are dropped once they hold a quarter of the slots.
+      const onWrite = async () => {
+        index.compactIfWasteful();
+        await index.save(dir, true);
+      };
+      const app = createServer({ index, run, token, logger: f.log ?? false, onWrite });
+      let address: string;
+      try {
+        address = await app.listen({ host: f.host, port });
+      } catch (error) {
+        const e = error as NodeJS.ErrnoException;
+        const why = e.code === 'EADDRINUSE' ? 'the port is in use (another xmodal serve? pick another with --port)'
+          : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+          : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? 'no such address on this machine' : (e.code ?? e.message);
+        throw new UserError(`cannot listen on ${f.host}:${port}: ${why}`);
+      }
       console.log(`xmodal serve: ${index.size} items on ${address} (${token ? 'writable with the bearer token' : 'read-only'}); page at ${address}/`);
       const stop = async () => {
         await app.close();

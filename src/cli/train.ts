@@ -42,14 +42,21 @@ interface TrainFlags {
   reconstructOptimizer: string;
   reconstructArgOrder: string;
   resume?: boolean;
+  checkpointSeconds?: string;
   force?: boolean;
   json?: boolean;
 }
 
+/** With --resume a run continues with the settings it recorded; these may only be given to start a run. */
+const FIXED_ON_RESUME = ['method', 'data', 'source', 'target', 'preset', 'option', 'epochs', 'batchSize', 'lr', 'lrSchedule', 'seed', 'selectOn', 'valFraction', 'trackTest', 'refit', 'missing',
+  'reconstruct', 'reconstructEpochs', 'reconstructLr', 'reconstructOptimizer', 'reconstructArgOrder', 'force'] as const;
+
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 export function registerTrain(program: Command): void {
   program.command('train')
     .description('train a method on a data set into a run directory (config, metrics, checkpoints, best model, test result)')
-    .requiredOption('--method <name>', 'dagnn, pgnn-con, ignn-con, dscmr, acmr, cca, scm, agat, vse or aeir (see docs/methods.md)')
+    .option('--method <name>', 'dagnn, pgnn-con, ignn-con, dscmr, acmr, cca, scm, agat, vse or aeir (see docs/methods.md)')
     .option('--source <dir>', 'transfer methods (aeir): the source data set (same as --data)')
     .option('--target <dir>', 'transfer methods (aeir): the target domain; its training pairs are never read as pairs')
     .option('--data <dir>', 'xmodal data set directory (not needed with --resume)')
@@ -71,20 +78,30 @@ export function registerTrain(program: Command): void {
     .option('--reconstruct-lr <x>', 'its learning rate (official: SGD 1e-7 for MIRFlickr and MS-COCO, 1e-8 for NUS-WIDE)', '1e-7')
     .option('--reconstruct-optimizer <name>', 'sgd (official) or adam', 'sgd')
     .option('--reconstruct-arg-order <order>', 'paper (default) or official-code: main.py swaps alpha<->tau and beta<->gamma in this stage', 'paper')
-    .option('--resume', 'continue an interrupted run exactly where its last checkpoint left it')
+    .option('--resume', 'continue an interrupted run exactly where its last checkpoint left it (needs only --out; its recorded settings apply)')
+    .option('--checkpoint-seconds <s>', 'write the resume checkpoint when this many seconds passed since the last one (default 60; also after the last epoch)')
     .option('--force', 'replace an existing run directory')
     .option('--json', 'NDJSON events on stdout instead of progress')
-    .action(async (f: TrainFlags) => {
+    .action(async (f: TrainFlags, command: Command) => {
+      const checkpointSeconds = f.checkpointSeconds !== undefined ? { checkpointSeconds: nonNegativeNumber('--checkpoint-seconds', f.checkpointSeconds) } : {};
+      if (f.resume) {
+        const given = FIXED_ON_RESUME.filter((key) => command.getOptionValueSource(key) === 'cli');
+        if (given.length) throw new UserError(`${given.map(flagName).join(', ')}: not taken with --resume (the run continues with the settings in ${f.out}/config.json; start a new run with --force to change them)`);
+        await train({ method: '', data: '', out: f.out, ...checkpointSeconds }, { onEvent: trainReporter(f.json ?? false), resume: true });
+        return;
+      }
+      if (!f.method) throw new UserError('--method is required (except with --resume)');
       if (f.source && f.data && f.source !== f.data) throw new UserError('--source and --data name the same thing: give one');
       const data = f.data ?? f.source;
-      if (!f.resume && !data) throw new UserError('--data is required (except with --resume)');
+      if (!data) throw new UserError('--data is required (except with --resume)');
       if (f.selectOn !== 'val' && f.selectOn !== 'test') throw new UserError(`--select-on: '${f.selectOn}' is not val or test`);
       if (f.missing !== 'mask' && f.missing !== 'zero-fill') throw new UserError(`--missing: '${f.missing}' is not mask or zero-fill`);
       await train({
         method: f.method,
+        ...checkpointSeconds,
         ...(f.preset ? { preset: f.preset } : {}),
         options: parseMethodOptions(f.option ?? []),
-        data: data ?? '',
+        data,
         ...(f.target ? { target: f.target } : {}),
         out: f.out,
         ...(f.epochs ? { epochs: positiveInt('--epochs', f.epochs) } : {}),
@@ -105,6 +122,6 @@ export function registerTrain(program: Command): void {
             argOrder: oneOf('--reconstruct-arg-order', f.reconstructArgOrder, ['paper', 'official-code'] as const),
           },
         } : {}),
-      }, { onEvent: trainReporter(f.json ?? false), resume: f.resume ?? false, force: f.force ?? false });
+      }, { onEvent: trainReporter(f.json ?? false), force: f.force ?? false });
     });
 }

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { duplicateIdProblem, splitProblem } from './checks.js';
 import type { Dataset } from './dataset.js';
 
 export interface SplitInfo {
@@ -135,8 +136,11 @@ export function validateDataset(ds: Dataset): ValidationReport {
       for (let i = 0; i < ds.size; i++) if (labels.subarray(i * C, (i + 1) * C).every((v) => v === 0)) empty++;
       if (empty) warnings.push(`labels: ${empty} items have no label; they are kept, and left out of query sets (their precision is undefined)`);
     }
-    for (const name of ds.splitNames) ds.split(name);
-    ds.metadata();
+    if (ds.size === 0) problems.push('dataset.json: 0 items');
+    const splitIssue = splitProblem(Object.fromEntries(ds.splitNames.map((name) => [name, ds.split(name)])), ds.size);
+    if (splitIssue) problems.push(splitIssue);
+    const idIssue = duplicateIdProblem(ds.metadata());
+    if (idIssue) problems.push(idIssue);
   } catch (error) {
     problems.push((error as Error).message);
   }

@@ -1,14 +1,14 @@
 // dataset.json: the manifest of an xmodal data set directory. Version 1.
 import { z } from 'zod';
+import { modalityName, safeName } from '../util/names.js';
 
 export const DATASET_FORMAT = 'xmodal-dataset';
 export const DATASET_VERSION = 1;
 
 const fileName = z.string().regex(/^[A-Za-z0-9._-]+$/, 'a plain file name inside the data set directory');
-const identifier = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'letters, digits, _ and -, starting with a letter');
 
 export const ModalitySchema = z.object({
-  name: identifier,
+  name: modalityName,
   dim: z.number().int().positive(),
   /** N x dim float32 features; rows of absent items are zero. */
   file: fileName,
@@ -28,9 +28,9 @@ export const ManifestSchema = z.object({
   items: z.number().int().nonnegative(),
   modalities: z.array(ModalitySchema).min(1).refine((m) => new Set(m.map((x) => x.name)).size === m.length, 'modality names must be unique'),
   /** N x C uint8 multi-hot labels; single-label data has one 1 per row. */
-  labels: z.object({ names: z.array(z.string().min(1)).min(1), file: fileName }),
+  labels: z.object({ names: z.array(z.string().min(1)).min(1).refine((n) => new Set(n).size === n.length, 'label names must be unique'), file: fileName }),
   /** Named index lists (int32 .npy): train, val, test, or query / retrieval. */
-  splits: z.record(identifier, SplitSchema),
+  splits: z.record(safeName, SplitSchema),
   /** C x d float32 label-name vectors (for label graph networks), with where they came from. */
   labelEmbeddings: z.object({ file: fileName, dim: z.number().int().positive(), source: z.string() }).nullable().default(null),
   /** One JSON object per item and line, with an optional "id". */

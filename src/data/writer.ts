@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { writeDirectoryAtomicallySync } from '../util/atomic-dir.js';
+import { checkModalityName, checkSafeName } from '../util/names.js';
+import { duplicateIdProblem, duplicateLabelProblem, MAX_LABELS, splitProblem } from './checks.js';
+
+export { MAX_LABELS };
 import { encodeNpy } from './formats/npy.js';
 import { DATASET_FORMAT, DATASET_VERSION, ManifestSchema, type Manifest } from './schema.js';
 
@@ -39,18 +43,31 @@ export interface WriteOptions {
   force?: boolean;
   /** Keep NaN and Inf values instead of refusing them. */
   allowNonfinite?: boolean;
+  /** Refuse more labels than this (default MAX_LABELS): a stray class index of 1,000,000 is a mistake, not 1,000,001 labels. */
+  maxLabels?: number;
+  /** Accept train, val and test sharing items (over-fitting sanity checks); `xmodal validate` still reports it. */
+  allowOverlappingSplits?: boolean;
 }
 
 /** Checks a spec before anything is written; throws a UserError naming the source and the problem. */
 export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number {
   const C = spec.labels.names.length;
-  if (C === 0) throw new UserError(`${spec.labels.source ?? 'labels'}: no label names`);
-  if (spec.labels.data.length % C !== 0) throw new UserError(`${spec.labels.source ?? 'labels'}: ${spec.labels.data.length} values is not a multiple of ${C} labels`);
+  const labelSource = spec.labels.source ?? 'labels';
+  if (C === 0) throw new UserError(`${labelSource}: no label names`);
+  const maxLabels = options.maxLabels ?? MAX_LABELS;
+  if (C > maxLabels) throw new UserError(`${labelSource}: ${C} labels, over the limit of ${maxLabels} (a stray class index? raise it with --max-labels ${C} if they are real)`);
+  const labelIssue = duplicateLabelProblem(spec.labels.names);
+  if (labelIssue) throw new UserError(`${labelSource}: ${labelIssue}`);
+  if (spec.labels.data.length % C !== 0) throw new UserError(`${labelSource}: ${spec.labels.data.length} values is not a multiple of ${C} labels`);
   const N = spec.labels.data.length / C;
+  if (N === 0) throw new UserError(`${labelSource}: no items (a data set needs at least one row)`);
   for (let i = 0; i < spec.labels.data.length; i++) {
     const v = spec.labels.data[i] as number;
     if (v !== 0 && v !== 1) throw new UserError(`${spec.labels.source ?? 'labels'}: row ${Math.floor(i / C) + 1}, column ${(i % C) + 1}: label value ${v} is not 0 or 1`);
   }
+  // Names become file names (`${name}.npy`, `split-${name}.npy`): every one is checked before anything is written.
+  for (const m of spec.modalities) checkModalityName(m.name, m.source);
+  for (const split of Object.keys(spec.splits)) checkSafeName(split, 'split');
   const names = new Set<string>();
   for (const m of spec.modalities) {
     const where = m.source ?? `modality '${m.name}'`;
@@ -70,10 +87,11 @@ export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number
     }
     if (m.vocabulary && m.vocabulary.length !== m.dim) throw new UserError(`${where}: vocabulary has ${m.vocabulary.length} words for ${m.dim} columns`);
   }
-  for (const [split, indices] of Object.entries(spec.splits)) {
-    for (const i of indices) if (i < 0 || i >= N) throw new UserError(`split '${split}': item ${i} out of range [0, ${N})`);
-  }
+  const splitIssue = splitProblem(spec.splits, N, options.allowOverlappingSplits ?? false);
+  if (splitIssue) throw new UserError(splitIssue);
   if (spec.metadata && spec.metadata.length !== N) throw new UserError(`metadata: ${spec.metadata.length} entries, expected ${N}`);
+  const idIssue = spec.metadata && duplicateIdProblem(spec.metadata);
+  if (idIssue) throw new UserError(idIssue);
   const e = spec.labelEmbeddings;
   if (e && e.data.length !== C * e.dim) throw new UserError(`${e.source}: ${e.data.length / e.dim} label vectors for ${C} labels`);
   return N;

@@ -1,12 +1,14 @@
 // A search index over a trained run: one engine per modality over item slots, with each item's id, labels and
 // metadata. Filters (labels any/all, metadata equality, id lists) are applied before top-k.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { decodeNpy, encodeNpy } from '../data/formats/npy.js';
 import { UserError } from '../errors.js';
-import { writeDirectoryAtomically } from '../util/atomic-dir.js';
+import { syncDirectory, writeDirectoryAtomically, writeFileDurably } from '../util/atomic-dir.js';
+import { readJsonFileAs } from '../util/json-file.js';
+import { safeName } from '../util/names.js';
 import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
 
 export const IndexManifestSchema = z.object({
@@ -15,12 +17,14 @@ export const IndexManifestSchema = z.object({
   engine: z.enum(['exact', 'hnsw']),
   hnsw: z.object({ connectivity: z.number(), expansionAdd: z.number(), expansionSearch: z.number(), quantization: z.enum(['f16', 'f32', 'i8']) }),
   dim: z.number().int().positive(),
-  modalities: z.array(z.object({ name: z.string(), inputDim: z.number().int().positive(), builtSlots: z.number().int().nonnegative(), vocabulary: z.array(z.string()).nullable() })),
+  modalities: z.array(z.object({ name: safeName, inputDim: z.number().int().positive(), builtSlots: z.number().int().nonnegative(), vocabulary: z.array(z.string()).nullable() })),
   labelNames: z.array(z.string()),
   run: z.object({ dir: z.string(), method: z.string(), modelSha256: z.string() }),
   dataset: z.object({ name: z.string(), path: z.string() }),
   items: z.number().int().nonnegative(),
   created: z.string(),
+  /** Size and sha256 of every other file of the index, checked when it is loaded (absent in indexes made before). */
+  files: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), z.object({ bytes: z.number().int().nonnegative(), sha256: z.string() })).optional(),
 });
 export type IndexManifest = z.infer<typeof IndexManifestSchema>;
 
@@ -79,11 +83,16 @@ export class SearchIndex {
     return e;
   }
 
-  /** Adds items (embeddings need not be normalised); ids must be new. Searchable at once. */
+  /**
+   * Adds items (embeddings need not be normalised); ids must be new. Searchable at once. All or nothing: every
+   * item is checked before the first is added, so a refused batch changes nothing.
+   */
   add(items: NewItem[]): void {
     const labelIndex = new Map(this.manifest.labelNames.map((n, i) => [n, i]));
-    for (const item of items) {
-      if (this.slotOf.has(item.id) && this.live[this.slotOf.get(item.id)!]) throw new UserError(`item '${item.id}' already exists`);
+    const batchIds = new Set<string>();
+    const rows = items.map((item) => {
+      if ((this.slotOf.has(item.id) && this.live[this.slotOf.get(item.id)!]) || batchIds.has(item.id)) throw new UserError(`item '${item.id}' already exists`);
+      batchIds.add(item.id);
       const row = new Uint8Array(this.manifest.labelNames.length);
       for (const l of item.labels) {
         const c = labelIndex.get(l);
@@ -96,11 +105,17 @@ export class SearchIndex {
         const v = item.embeddings[m] as Float32Array;
         if (v.length !== this.manifest.dim) throw new UserError(`item '${item.id}': ${m} embedding has ${v.length} values, the index holds ${this.manifest.dim}-d`);
         this.engine(m);
+        // A NaN or infinite embedding would score NaN against every query and empty their results.
+        const unit = normalizeInPlace(Float32Array.from(v), this.manifest.dim);
+        if (!unit.every(Number.isFinite) || unit.every((x) => x === 0)) throw new UserError(`item '${item.id}': the ${m} embedding is not finite or is zero (features out of range?)`);
       }
+      return row;
+    });
+    items.forEach((item, k) => {
       const slot = this.ids.length;
       this.ids.push(item.id);
       this.slotOf.set(item.id, slot);
-      this.labels.push(row);
+      this.labels.push(rows[k] as Uint8Array);
       this.metadata.push(item.metadata);
       if (this.live.length <= slot) {
         const grown = new Uint8Array(Math.max(1024, this.live.length * 2));
@@ -108,15 +123,52 @@ export class SearchIndex {
         this.live = grown;
       }
       this.live[slot] = 1;
-      for (const m of present) {
+      for (const m of Object.keys(item.embeddings)) {
         const v = normalizeInPlace(Float32Array.from(item.embeddings[m] as Float32Array), this.manifest.dim);
         const engine = this.engine(m);
         engine.store.set(slot, v);
         engine.added([slot]);
       }
-    }
+    });
     for (const engine of this.engines.values()) engine.store.ensure(this.ids.length);
     this.manifest.items = this.size;
+  }
+
+  /** Slots held by deleted items (kept until compact()). */
+  get deadSlots(): number {
+    return this.ids.length - this.size;
+  }
+
+  /**
+   * Drops the slots of deleted items: vectors, labels and metadata of live items move down, and an HNSW graph is
+   * rebuilt over them. Searches before and after return the same items; slot numbers change.
+   */
+  compact(): void {
+    const keep: number[] = [];
+    for (let s = 0; s < this.ids.length; s++) if (this.live[s]) keep.push(s);
+    const dim = this.manifest.dim;
+    for (const m of this.manifest.modalities) {
+      const old = this.engines.get(m.name)!;
+      const store = new VectorStore(dim, Math.max(keep.length, 1));
+      keep.forEach((s, i) => {
+        if (old.store.present[s]) store.set(i, old.store.data.subarray(s * dim, (s + 1) * dim));
+      });
+      store.count = keep.length;
+      this.engines.set(m.name, this.manifest.engine === 'hnsw' ? new HnswEngine(store, this.manifest.hnsw) : new ExactEngine(store));
+    }
+    this.ids = keep.map((s) => this.ids[s] as string);
+    this.labels = keep.map((s) => this.labels[s] as Uint8Array);
+    this.metadata = keep.map((s) => this.metadata[s] as Record<string, unknown>);
+    this.live = new Uint8Array(Math.max(1024, keep.length)).fill(1, 0, keep.length);
+    this.slotOf.clear();
+    this.ids.forEach((id, i) => this.slotOf.set(id, i));
+  }
+
+  /** Compacts when deleted items hold more than a quarter of the slots (so they never accumulate without bound). */
+  compactIfWasteful(): boolean {
+    if (this.deadSlots === 0 || this.deadSlots * 4 <= this.ids.length) return false;
+    this.compact();
+    return true;
   }
 
   remove(id: string): boolean {
@@ -180,6 +232,7 @@ export class SearchIndex {
     const dim = this.manifest.dim;
     if (queries.length % dim !== 0 || queries.length === 0) throw new UserError(`query vectors must be ${dim}-d embeddings`);
     const normalized = normalizeInPlace(Float32Array.from(queries), dim);
+    if (!normalized.every(Number.isFinite)) throw new UserError('the query embedding is not finite (query features out of range?)');
     const offset = options.offset ?? 0;
     const hits = this.engine(to).search(normalized, options.k + offset, this.allowed(to, options.filter));
     return hits.map((list) => list.slice(offset).map((h) => this.describe(h.position, h.score)));
@@ -203,37 +256,81 @@ export class SearchIndex {
     return index;
   }
 
+  /**
+   * Writes the index atomically (a temporary sibling renamed into place) and durably (every file and the rename
+   * flushed to disk before the promise resolves). The state is captured synchronously when save() is called, so
+   * writes accepted while the files are being written belong to the next save, never half to this one.
+   */
   async save(dir: string, force = true): Promise<void> {
     await writeDirectoryAtomically(dir, force, async (tmp) => {
       const n = this.ids.length;
+      const files = new Map<string, Uint8Array | string>();
       const modalities = this.manifest.modalities.map((m) => {
         const engine = this.engines.get(m.name)!;
-        writeFileSync(join(tmp, `${m.name}.vectors.npy`), encodeNpy(engine.store.data.slice(0, n * this.manifest.dim), [n, this.manifest.dim]));
-        writeFileSync(join(tmp, `${m.name}.present.npy`), encodeNpy(engine.store.present.slice(0, n), [n]));
+        files.set(`${m.name}.vectors.npy`, encodeNpy(engine.store.data.slice(0, n * this.manifest.dim), [n, this.manifest.dim]));
+        files.set(`${m.name}.present.npy`, encodeNpy(engine.store.present.slice(0, n), [n]));
         engine.save(tmp, m.name);
+        if (engine instanceof HnswEngine) files.set(`${m.name}.hnsw`, readFileSync(join(tmp, `${m.name}.hnsw`)));
         return { ...m, builtSlots: engine instanceof HnswEngine ? engine.builtSlots : n };
       });
       const labels = new Uint8Array(n * this.manifest.labelNames.length);
       this.labels.forEach((row, i) => labels.set(row, i * row.length));
-      writeFileSync(join(tmp, 'labels.npy'), encodeNpy(labels, [n, this.manifest.labelNames.length]));
-      writeFileSync(join(tmp, 'live.npy'), encodeNpy(this.live.slice(0, n), [n]));
-      writeFileSync(join(tmp, 'items.jsonl'), this.ids.map((id, i) => JSON.stringify({ id, metadata: this.metadata[i] })).join('\n') + (n ? '\n' : ''));
-      writeFileSync(join(tmp, 'index.json'), JSON.stringify({ ...this.manifest, modalities, items: this.size }, null, 2) + '\n');
+      files.set('labels.npy', encodeNpy(labels, [n, this.manifest.labelNames.length]));
+      files.set('live.npy', encodeNpy(this.live.slice(0, n), [n]));
+      files.set('items.jsonl', this.ids.map((id, i) => JSON.stringify({ id, metadata: this.metadata[i] })).join('\n') + (n ? '\n' : ''));
+      const checksums = Object.fromEntries([...files].map(([name, data]) => {
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+        return [name, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }];
+      }));
+      const manifest = JSON.stringify({ ...this.manifest, modalities, items: this.size, files: checksums }, null, 2) + '\n';
+      for (const [name, data] of files) await writeFileDurably(join(tmp, name), data);
+      await writeFileDurably(join(tmp, 'index.json'), manifest);
     });
+    syncDirectory(dirname(resolve(dir)));
   }
 
+  /** Loads an index; every file is checked against index.json (sizes, checksums, row counts), one line if not. */
   static load(dir: string): SearchIndex {
     const path = join(dir, 'index.json');
     if (!existsSync(path)) throw new UserError(`${dir}: not an xmodal index (no index.json)`);
-    const parsed = IndexManifestSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    if (!parsed.success) throw new UserError(`${path}: field ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
-    const index = new SearchIndex(parsed.data);
-    const read = (file: string) => decodeNpy(readFileSync(join(dir, file)), join(dir, file));
-    const lines = readFileSync(join(dir, 'items.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; metadata: Record<string, unknown> });
-    const n = lines.length;
-    const labels = read('labels.npy').data as Uint8Array;
-    const live = read('live.npy').data as Uint8Array;
-    const C = parsed.data.labelNames.length;
+    const manifest = readJsonFileAs(path, IndexManifestSchema);
+    const index = new SearchIndex(manifest);
+    const bytesOf = (file: string): Buffer => {
+      const full = join(dir, file);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(full);
+      } catch (error) {
+        throw new UserError(`${full}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (the index is incomplete)`);
+      }
+      const expected = manifest.files?.[file];
+      if (expected && (bytes.length !== expected.bytes || createHash('sha256').update(bytes).digest('hex') !== expected.sha256)) {
+        throw new UserError(`${full}: ${bytes.length !== expected.bytes ? `${bytes.length} bytes, index.json says ${expected.bytes}` : 'sha256 differs from index.json'} (the index is corrupt; rebuild it with xmodal index)`);
+      }
+      return bytes;
+    };
+    const itemLines = bytesOf('items.jsonl').toString('utf8').split('\n').filter(Boolean);
+    const n = itemLines.length;
+    const read = (file: string, shape: number[]) => {
+      const full = join(dir, file);
+      const npy = decodeNpy(bytesOf(file), full);
+      if (npy.header.shape.length !== shape.length || npy.header.shape.some((d, i) => d !== shape[i])) {
+        throw new UserError(`${full}: shape (${npy.header.shape.join(', ')}), expected (${shape.join(', ')}) for the ${n} items of items.jsonl (the index is corrupt; rebuild it with xmodal index)`);
+      }
+      return npy.data;
+    };
+    const lines = itemLines.map((l, i) => {
+      try {
+        return ItemLineSchema.parse(JSON.parse(l));
+      } catch {
+        throw new UserError(`${join(dir, 'items.jsonl')}: line ${i + 1} is not {"id": ..., "metadata": {...}} (the index is corrupt)`);
+      }
+    });
+    const C = manifest.labelNames.length;
+    const labels = read('labels.npy', [n, C]) as Uint8Array;
+    const live = read('live.npy', [n]) as Uint8Array;
+    const liveCount = live.reduce((s, l) => s + (l ? 1 : 0), 0);
+    if (liveCount !== manifest.items) throw new UserError(`${join(dir, 'live.npy')}: ${liveCount} live items, index.json says ${manifest.items} (the index is corrupt)`);
     index.live = new Uint8Array(Math.max(1024, n));
     index.live.set(live);
     lines.forEach((line, i) => {
@@ -242,18 +339,22 @@ export class SearchIndex {
       index.labels.push(labels.slice(i * C, (i + 1) * C));
       if (live[i]) index.slotOf.set(line.id, i);
     });
-    for (const m of parsed.data.modalities) {
-      const store = new VectorStore(parsed.data.dim, Math.max(n, 1));
-      store.data.set(read(`${m.name}.vectors.npy`).data as Float32Array);
-      store.present.set(read(`${m.name}.present.npy`).data as Uint8Array);
+    for (const m of manifest.modalities) {
+      if (m.builtSlots > n) throw new UserError(`${path}: modality ${m.name}: builtSlots ${m.builtSlots} is over the ${n} items (the index is corrupt)`);
+      const store = new VectorStore(manifest.dim, Math.max(n, 1));
+      store.data.set(read(`${m.name}.vectors.npy`, [n, manifest.dim]) as Float32Array);
+      store.present.set(read(`${m.name}.present.npy`, [n]) as Uint8Array);
       store.count = n;
-      index.engines.set(m.name, parsed.data.engine === 'hnsw'
-        ? new HnswEngine(store, parsed.data.hnsw, join(dir, `${m.name}.hnsw`), m.builtSlots)
+      if (manifest.engine === 'hnsw') bytesOf(`${m.name}.hnsw`);
+      index.engines.set(m.name, manifest.engine === 'hnsw'
+        ? new HnswEngine(store, manifest.hnsw, join(dir, `${m.name}.hnsw`), m.builtSlots)
         : new ExactEngine(store));
     }
     return index;
   }
 }
+
+const ItemLineSchema = z.object({ id: z.string(), metadata: z.record(z.string(), z.unknown()) });
 
 export type { EngineKind, HnswSettings };
 export { hnswDefaults };

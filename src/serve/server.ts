@@ -8,9 +8,10 @@ import { embedRows } from '../index/build.js';
 import { acceptedInputs, queryVectors } from '../index/query.js';
 import type { NewItem, SearchIndex } from '../index/search-index.js';
 import type { LoadedRun } from '../train/load-run.js';
+import { GroupCommit } from '../util/group-commit.js';
 import { VERSION } from '../version.js';
 import { Metrics } from './metrics.js';
-import { searchPage } from './page.js';
+import { PAGE_CSS, PAGE_HTML, PAGE_JS, SECURITY_HEADERS } from './page.js';
 import { AddBodySchema, describeZodError, openApiDocument, SearchBodySchema, type SearchQuerySchema } from './schemas.js';
 
 export interface ServeOptions {
@@ -18,7 +19,10 @@ export interface ServeOptions {
   run: LoadedRun | undefined;
   /** Bearer token for write endpoints; none: the service is read-only. */
   token?: string | undefined;
-  /** Called after a write (to persist the index). */
+  /**
+   * Called after each accepted write, before it is acknowledged (to persist the index); the server serialises
+   * and coalesces the calls, so it never runs twice at once.
+   */
   onWrite?: () => Promise<void>;
   bodyLimit?: number;
   logger?: boolean;
@@ -40,6 +44,8 @@ export function createServer(o: ServeOptions): FastifyInstance {
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? 1_048_576 });
   const metrics = new Metrics();
   const { index } = o;
+  const persist = o.onWrite ? new GroupCommit(o.onWrite) : undefined;
+  app.addHook('onClose', async () => persist?.idle());
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -61,7 +67,13 @@ export function createServer(o: ServeOptions): FastifyInstance {
     if (req.headers.authorization !== `Bearer ${o.token}`) throw new HttpError(401, 'missing or wrong bearer token');
   };
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(searchPage()));
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    return payload;
+  });
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
+  app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(PAGE_JS));
+  app.get('/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(PAGE_CSS));
   app.get('/health', async () => ({ status: 'ok', items: index.size }));
   app.get('/info', async () => ({
     items: index.size, dim: index.manifest.dim, engine: index.manifest.engine, labels: index.manifest.labelNames,
@@ -111,7 +123,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
       return { id: item.id, labels: item.labels, metadata: item.metadata, embeddings };
     });
     index.add(prepared);
-    await o.onWrite?.();
+    await persist?.commit();
     return reply.status(201).send({ added: prepared.map((p) => p.id) });
   });
 
@@ -119,7 +131,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
     requireToken(req);
     const id = (req.params as { id: string }).id;
     if (!index.remove(id)) throw new HttpError(404, `no item '${id}'`);
-    await o.onWrite?.();
+    await persist?.commit();
     return reply.status(204).send();
   });
   return app;

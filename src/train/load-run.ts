@@ -1,5 +1,5 @@
 // A trained run, loaded back: its configuration, data set and the selected model with per-modality encoders.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset } from '../data/dataset.js';
 import { initEngine } from '../engine/engine.js';
@@ -7,7 +7,8 @@ import { UserError } from '../errors.js';
 import '../methods/index.js';
 import type { Method } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
-import { loadModelState, runPaths } from './run-dir.js';
+import { readJsonFileAs } from '../util/json-file.js';
+import { BestMetaSchema, loadModelState, RecordedConfigFileSchema, runPaths } from './run-dir.js';
 import type { RecordedConfig } from './trainer.js';
 
 export interface LoadedRun {
@@ -26,9 +27,9 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   const paths = runPaths(dir);
   if (!existsSync(paths.config)) throw new UserError(`${dir}: not an xmodal run (no config.json)`);
   if (!existsSync(join(paths.best, 'model.json'))) throw new UserError(`${dir}: the run has no selected model yet (no best/; did training finish an epoch?)`);
-  const config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
+  const config = readJsonFileAs(paths.config, RecordedConfigFileSchema) as unknown as RecordedConfig;
   // A transfer run serves its target domain.
-  const dataset = Dataset.open(dataDir ?? config.targetDataset?.path ?? config.dataset.path);
+  const dataset = Dataset.open(dataDir ?? config.targetDataset?.path ?? config.dataset.path).verify();
   await initEngine();
   const resolved = resolve(config.method, config.preset, config.resolved.options, config.resolved.training);
   const trainLabels = dataset.labels(dataset.split('train'));
@@ -41,6 +42,6 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
     seed: config.seed,
   });
   loadModelState(method, paths.best);
-  const meta = JSON.parse(readFileSync(join(paths.best, 'meta.json'), 'utf8')) as { epoch: number };
+  const meta = readJsonFileAs(join(paths.best, 'meta.json'), BestMetaSchema);
   return { dir, config, dataset, method, bestEpoch: meta.epoch };
 }

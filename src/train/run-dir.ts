@@ -3,10 +3,13 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { Adam } from '../engine/adam.js';
 import type { Method } from '../methods/method.js';
 import { writeDirectoryAtomicallySync, writeFileAtomically } from '../util/atomic-dir.js';
+import { readJsonFileAs } from '../util/json-file.js';
+import { TrainConfigSchema } from './config.js';
 import { readTensors, writeTensors, type NamedArray } from './tensor-file.js';
 
 export interface Scores {
@@ -36,6 +39,20 @@ export interface CheckpointMeta {
   bestScore: number;
   step: number;
 }
+
+/** config.json as read back: the fields resume, eval, index and serve rely on are checked; the rest passes. */
+export const RecordedConfigFileSchema = TrainConfigSchema.extend({
+  resolved: z.object({ options: z.record(z.string(), z.unknown()), training: z.looseObject({ epochs: z.number(), batchSize: z.number(), lr: z.number() }), preset: z.string().nullable() }),
+  selection: z.string(),
+  dataset: z.object({ path: z.string(), name: z.string(), sha256: z.string(), items: z.number() }),
+  targetDataset: z.object({ path: z.string(), name: z.string(), sha256: z.string(), items: z.number() }).optional(),
+  valItems: z.array(z.number()).nullable(),
+}).loose();
+
+// JSON has no -Infinity: a best score not yet set is written as null.
+const score = z.number().nullable().transform((v) => v ?? -Infinity);
+const CheckpointMetaSchema = z.object({ epoch: z.number().int().nonnegative(), bestEpoch: z.number().int().nonnegative(), bestScore: score, step: z.number().int().nonnegative() });
+export const BestMetaSchema = z.object({ epoch: z.number().int().nonnegative(), score, refit: z.object({ trainItems: z.number() }).optional() });
 
 export const runPaths = (dir: string) => ({
   config: join(dir, 'config.json'),
@@ -103,7 +120,7 @@ export function saveCheckpoint(dir: string, method: Method, optimizer: Adam, met
 export function loadCheckpoint(dir: string, method: Method, optimizer: Adam): CheckpointMeta {
   const paths = runPaths(dir);
   if (!existsSync(join(paths.checkpoint, 'meta.json'))) throw new UserError(`${dir}: no checkpoint to resume from`);
-  const meta = JSON.parse(readFileSync(join(paths.checkpoint, 'meta.json'), 'utf8')) as CheckpointMeta;
+  const meta: CheckpointMeta = readJsonFileAs(join(paths.checkpoint, 'meta.json'), CheckpointMetaSchema);
   loadModelState(method, paths.checkpoint);
   const saved = readTensors(paths.checkpoint, 'optimizer');
   const n = optimizer.variables.length;

@@ -16,15 +16,16 @@ import '../methods/index.js';
 import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
+import { readJsonFileAs } from '../util/json-file.js';
 import { VERSION } from '../version.js';
 import { learningRateAt, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
-import { appendEpoch, loadCheckpoint, loadModelState, runPaths, saveCheckpoint, snapshotBest, truncateEpochs, writeBest, type BestSnapshot, type EpochRecord } from './run-dir.js';
+import { appendEpoch, loadCheckpoint, loadModelState, RecordedConfigFileSchema, runPaths, saveCheckpoint, snapshotBest, truncateEpochs, writeBest, type BestSnapshot, type EpochRecord } from './run-dir.js';
 import { loadSplit, makeBatch, reconstructMissing, unalignedPools, type SplitData } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
-import { carveValidation } from './splits.js';
+import { carveValidation } from '../data/splits.js';
 
 export type TrainEvent =
-  | { type: 'start'; config: RecordedConfig; trainItems: number; selectionItems: number; startEpoch: number }
+  | { type: 'start'; config: RecordedConfig; trainItems: number; selectionItems: number; testItems: number; startEpoch: number; notes: string[] }
   | { type: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; stage?: 'refit' }
   | { type: 'refit'; epoch: number; epochs: number; seconds: number; losses: Record<string, number>; trainItems: number }
   | { type: 'epoch'; epochs: number; record: EpochRecord; best: boolean }
@@ -90,12 +91,16 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   prepareRunDir(out, options);
   const paths = runPaths(out);
   let config: RecordedConfig;
-  const ds = Dataset.open(options.resume ? (JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig).dataset.path : input.data);
-  if (options.resume) {
-    config = JSON.parse(readFileSync(paths.config, 'utf8')) as RecordedConfig;
+  const recorded = options.resume ? readJsonFileAs(paths.config, RecordedConfigFileSchema) as unknown as RecordedConfig : undefined;
+  // Every file is checked against dataset.json's checksums: a tampered or truncated file never trains silently.
+  const ds = Dataset.open(recorded ? recorded.dataset.path : input.data).verify();
+  if (recorded) {
+    config = recorded;
     for (const d of [config.dataset, config.targetDataset]) {
       if (d && sha256(`${d.path}/dataset.json`) !== d.sha256) throw new UserError(`${d.path}: the data set changed since the run started (dataset.json hash differs)`);
     }
+    // The one setting a resume may change: how often it checkpoints (it does not change the result).
+    if (input.checkpointSeconds !== undefined) config.checkpointSeconds = input.checkpointSeconds;
   } else {
     const parsed = TrainConfigSchema.safeParse(input);
     if (!parsed.success) throw new UserError(`training option ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
@@ -127,20 +132,32 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   if (transfer && !config.targetDataset) throw new UserError(`${config.method} learns a transfer task: give the target domain with --target DIR (the source is --data)`);
   if (!transfer && config.targetDataset) throw new UserError(`--target: ${config.method} does not learn transfer tasks (aeir does)`);
   if (transfer && config.refit) throw new UserError(`--refit: ${config.method} selects on the source domain's validation pairs; refit is not available for transfer runs`);
-  const targetDs = config.targetDataset ? Dataset.open(config.targetDataset.path) : undefined;
+  const targetDs = config.targetDataset ? Dataset.open(config.targetDataset.path).verify() : undefined;
   const protocol: Protocol = transfer ? 'instances' : 'labels';
 
   // Splits: train, selection (val or test), test. refitItems: everything that may be trained on (--refit).
   let trainItems = ds.split('train');
   const refitItems = ds.splitNames.includes('val') ? Int32Array.from([...trainItems, ...ds.split('val')]).sort() : trainItems;
   let selectionItems: Int32Array;
+  const notes: string[] = [];
+  if (config.selectOn === 'test' && !ds.splitNames.includes('test')) throw new UserError(`--select-on test: ${ds.dir} has no test split`);
   if (config.selectOn === 'test') selectionItems = ds.split('test');
   else if (ds.splitNames.includes('val')) selectionItems = ds.split('val');
   else {
     const carved = carveValidation(trainItems, ds.labels(ds.all()), ds.labelNames.length, config.valFraction, config.seed);
     trainItems = carved.train;
     selectionItems = carved.val;
+    const incomplete = carved.val.length ? ds.modalityNames.filter((m) => ds.present(m, carved.val).some((p) => !p)) : [];
+    if (incomplete.length) notes.push(`the validation items carved from train lack some ${incomplete.join(', ')} features, as train does (for complete validation items, import with --val-fraction before --drop)`);
   }
+  const labelled = (items: Int32Array) => {
+    const y = ds.labels(items);
+    return y.some((v) => v !== 0);
+  };
+  if (!transfer && !labelled(trainItems)) throw new UserError(`${ds.dir}: no training item has a label; supervised methods learn from labels (check the labels of the import)`);
+  if (!transfer && selectionItems.length && !labelled(selectionItems)) throw new UserError(`${ds.dir}: no ${config.selectOn === 'test' ? 'test' : 'validation'} item has a label, so no query has a relevant item and no epoch can be selected`);
+  if (!transfer && !selectionItems.length) throw new UserError(`${ds.dir}: the ${config.selectOn === 'test' ? 'test' : 'validation'} split is empty, so no epoch can be selected`);
+  if (!ds.splitNames.includes('test') && !targetDs) notes.push(`${ds.dir} has no test split: the run will select its model on validation but write no test result (result.json); import with a test split (e.g. --test-fraction) to get one`);
   config.valItems = config.selectOn === 'val' ? Array.from(selectionItems) : null;
 
   await initEngine();
@@ -184,7 +201,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     bestScore = meta.bestScore;
     truncateEpochs(out, meta.epoch);
   }
-  emit({ type: 'start', config, trainItems: trainData.items.length, selectionItems: selectionData.items.length, startEpoch });
+  emit({ type: 'start', config, trainItems: trainData.items.length, selectionItems: selectionData.items.length, testItems: testData?.items.length ?? 0, startEpoch, notes });
 
   let lastCheckpoint = performance.now();
   // The best model is copied in memory when it improves and written with the next checkpoint or at the end:

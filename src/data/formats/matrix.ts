@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { UserError } from '../../errors.js';
+import { MAX_LABELS } from '../checks.js';
 import { decodeNpy, type NpyData, type NpyHeader } from './npy.js';
 import { readNpz } from './npz.js';
 import { matMatrix, readMat } from './mat5.js';
@@ -13,11 +14,15 @@ export interface Matrix {
   values: Float64Array | Float32Array;
   /** "file" or "file:variable", for messages. */
   source: string;
+  /** Delimited files: the first line, when it was taken as a header and skipped. */
+  header?: string;
 }
 
 /**
  * `ref` is `path` or `path:variable` (a .mat variable or .npz array; optional when the file holds just one).
  * `path:A+B` stacks the rows of several variables (files that store train and test parts apart: I_tr+I_te).
+ * For delimited text files (.csv, .tsv, .txt, .list) `path:COLUMN` takes one column, by 1-based number or
+ * header name; the other columns may then hold anything (ids, say).
  */
 export async function readMatrix(ref: string): Promise<Matrix> {
   const colon = ref.lastIndexOf(':');
@@ -59,8 +64,8 @@ async function readOne(path: string, variable: string | undefined): Promise<Matr
     if (!name) throw new UserError(`${path}: name the array as ${path}:NAME (arrays: ${[...arrays.keys()].join(', ')})`);
     return fromNpy(arrays.get(name)!, `${path}:${name}`);
   }
-  if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return readDelimited(path, ext === '.csv' ? ',' : undefined);
-  throw new UserError(`${path}: unknown matrix format '${ext}' (use .mat, .npy, .npz, .csv, .tsv or .txt)`);
+  if (ext === '.csv' || ext === '.tsv' || ext === '.txt' || ext === '.list') return readDelimited(path, ext === '.csv' ? ',' : undefined, variable);
+  throw new UserError(`${path}: unknown matrix format '${ext}' (use .mat, .npy, .npz, .csv, .tsv, .txt or .list)`);
 }
 
 function fromNpy({ header, data }: { header: NpyHeader; data: NpyData }, source: string): Matrix {
@@ -71,33 +76,44 @@ function fromNpy({ header, data }: { header: NpyHeader; data: NpyData }, source:
   return { rows, cols, values, source };
 }
 
-/** Numeric rows separated by `sep` (default: tabs or runs of spaces); a first line that is not numeric is a header. */
-export function readDelimited(path: string, sep?: string): Matrix {
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim().length > 0);
+/**
+ * Numeric rows separated by `sep` (default: tabs or runs of spaces); a first line that is not numeric is a header
+ * (reported in `header`). With `column` (1-based number or header name) only that column is read.
+ */
+export function readDelimited(path: string, sep?: string, column?: string): Matrix {
+  const lines = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim().length > 0);
   const split = (line: string) => (sep ? line.split(sep) : line.trim().split(/\s+|\t/)).map((s) => s.trim());
-  let start = 0;
-  if (lines.length && split(lines[0] as string).some((cell) => cell !== '' && Number.isNaN(Number(cell)) && !/^[+-]?(nan|inf(inity)?)$/i.test(cell))) start = 1;
+  const isNumber = (cell: string) => cell !== '' && (!Number.isNaN(Number(cell)) || /^[+-]?(nan|inf(inity)?)$/i.test(cell));
+  const first = lines.length ? split(lines[0] as string) : [];
+  let pick: number | undefined;
+  if (column !== undefined) {
+    pick = /^\d+$/.test(column) ? Number(column) - 1 : first.indexOf(column);
+    if (pick < 0 || pick >= first.length) throw new UserError(`${path}: no column '${column}' (${first.length} columns${first.some((c) => !isNumber(c)) ? `; first line: ${first.join(', ')}` : ''})`);
+  }
+  const cellsOf = (line: string) => (pick === undefined ? split(line) : [split(line)[pick] ?? '']);
+  const hasHeader = lines.length > 0 && cellsOf(lines[0] as string).some((cell) => !isNumber(cell));
+  const start = hasHeader ? 1 : 0;
   const rows = lines.length - start;
   if (rows <= 0) throw new UserError(`${path}: no data rows`);
-  const cols = split(lines[start] as string).length;
+  const cols = cellsOf(lines[start] as string).length;
   const values = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    const cells = split(lines[start + r] as string);
+    const cells = cellsOf(lines[start + r] as string);
     if (cells.length !== cols) throw new UserError(`${path}: line ${start + r + 1}: ${cells.length} columns, expected ${cols}`);
     for (let c = 0; c < cols; c++) {
       const cell = cells[c] as string;
       const v = /^[+-]?inf(inity)?$/i.test(cell) ? (cell.startsWith('-') ? -Infinity : Infinity) : Number(cell);
       if (cell === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(cell))) {
-        throw new UserError(`${path}: line ${start + r + 1}, column ${c + 1}: '${cell}' is not a number`);
+        throw new UserError(`${path}: line ${start + r + 1}, column ${(pick ?? c) + 1}: '${cell}' is not a number`);
       }
       values[r * cols + c] = v;
     }
   }
-  return { rows, cols, values, source: path };
+  return { rows, cols, values, source: column !== undefined ? `${path}:${column}` : path, ...(hasHeader ? { header: lines[0] as string } : {}) };
 }
 
 /** Class indices (one column) or a multi-hot matrix, as N x C 0/1 labels. */
-export function toMultiHot(m: Matrix, classes?: number, base?: number): { data: Uint8Array; classes: number; base: number } {
+export function toMultiHot(m: Matrix, classes?: number, base?: number, maxClasses = MAX_LABELS): { data: Uint8Array; classes: number; base: number } {
   if (m.cols > 1) {
     const data = new Uint8Array(m.values.length);
     for (let i = 0; i < m.values.length; i++) {
@@ -116,6 +132,8 @@ export function toMultiHot(m: Matrix, classes?: number, base?: number): { data: 
   }
   const b = base ?? (min === 0 ? 0 : 1); // MATLAB-made files count from 1, NumPy-made ones from 0
   const C = classes ?? max - b + 1;
+  // Checked before the N x C matrix is allocated: one stray index of 1,000,000 would otherwise make it.
+  if (C > maxClasses) throw new UserError(`${m.source}: class index ${max} means ${C} labels, over the limit of ${maxClasses} (a stray index? raise it with --max-labels ${C} if they are real)`);
   const data = new Uint8Array(m.rows * C);
   m.values.forEach((v, i) => {
     const c = v - b;

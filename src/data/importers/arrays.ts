@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../../errors.js';
 import { permutation, createRng } from '../../engine/random.js';
-import { readMatrix, toMultiHot } from '../formats/matrix.js';
+import { readMatrix, toMultiHot, type Matrix } from '../formats/matrix.js';
 import type { DatasetSpec } from '../writer.js';
 import { knownLabelNames } from './label-names.js';
 
@@ -18,6 +18,10 @@ export interface ArraysOptions {
   testFraction?: number;
   seed?: number;
   name?: string;
+  /** Refuse more labels than this (class indices beyond it are taken as a mistake). */
+  maxLabels?: number;
+  /** Told what the importer decided on the user's behalf (a header line skipped, say). */
+  warn?: (message: string) => void;
 }
 
 export function parseLabelNames(arg: string): string[] {
@@ -34,15 +38,20 @@ function parseAssignment(arg: string, what: string): [string, string] {
 
 export async function importArrays(options: ArraysOptions): Promise<DatasetSpec> {
   if (!options.modalities.length) throw new UserError('give at least one --modality NAME=FILE');
+  const noteHeader = (m: Matrix) => {
+    if (m.header !== undefined) options.warn?.(`${m.source}: first line taken as a header and skipped: ${m.header.slice(0, 80)}`);
+  };
   const labelMatrix = await readMatrix(options.labels);
+  noteHeader(labelMatrix);
   const names = options.labelNames ? parseLabelNames(options.labelNames) : undefined;
-  const hot = toMultiHot(labelMatrix, labelMatrix.cols === 1 ? names?.length : undefined);
+  const hot = toMultiHot(labelMatrix, labelMatrix.cols === 1 ? names?.length : undefined, undefined, options.maxLabels);
   if (names && names.length !== hot.classes) throw new UserError(`--label-names: ${names.length} names for ${hot.classes} labels in ${labelMatrix.source}`);
   const N = labelMatrix.rows;
   const modalities = [];
   for (const arg of options.modalities) {
     const [name, ref] = parseAssignment(arg, '--modality');
     const m = await readMatrix(ref);
+    noteHeader(m);
     if (m.rows !== N) throw new UserError(`${m.source}: ${m.rows} rows, but the labels (${labelMatrix.source}) have ${N}`);
     modalities.push({ name, dim: m.cols, data: Float32Array.from(m.values), source: m.source });
   }

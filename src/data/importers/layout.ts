@@ -14,6 +14,8 @@ export interface LayoutOptions {
   partial?: boolean;
   labelNames?: string[];
   name?: string;
+  /** Refuse more labels than this (class indices beyond it are taken as a mistake). */
+  maxLabels?: number;
 }
 
 const modalityFiles = [{ name: 'image', stem: 'img' }, { name: 'text', stem: 'txt' }] as const;
@@ -60,7 +62,7 @@ export async function importLayout(dir: string, options: LayoutOptions = {}): Pr
     base = min === 0 ? 0 : 1;
     classes = max - base + 1;
   }
-  const hots = parts.map((p) => toMultiHot(p.labels, classes, base));
+  const hots = parts.map((p) => toMultiHot(p.labels, classes, base, options.maxLabels));
   const C = options.labelNames?.length ?? hots[0]!.classes;
   hots.forEach((h, i) => {
     if (h.classes !== C) throw new UserError(`${parts[i]!.labels.source}: ${h.classes} labels, expected ${C}`);

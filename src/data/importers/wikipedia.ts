@@ -19,14 +19,35 @@ function readList(path: string): Array<{ textId: string; imageId: string; catego
   });
 }
 
-export async function importWikipedia(dir: string): Promise<DatasetSpec> {
+export interface WikipediaOptions {
+  /** MAT variables of the image features, train then test (default I_tr, I_te). */
+  imageVars?: [string, string];
+  /** MAT variables of the text features, train then test (default T_tr, T_te). */
+  textVars?: [string, string];
+  /** Told about variables of the file that were not imported. */
+  warn?: (message: string) => void;
+}
+
+/** "--image-var I_tr,I_te" -> ['I_tr', 'I_te']. */
+export function parseVarPair(option: string, value: string): [string, string] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.length !== 2 || parts.some((p) => !p)) throw new UserError(`${option}: '${value}' is not TRAIN_VAR,TEST_VAR (e.g. I_tr,I_te)`);
+  return [parts[0]!, parts[1]!];
+}
+
+export async function importWikipedia(dir: string, options: WikipediaOptions = {}): Promise<DatasetSpec> {
   const matPath = join(dir, 'raw_features.mat');
   const mat = await readMat(matPath);
+  const [imageTr, imageTe] = options.imageVars ?? ['I_tr', 'I_te'];
+  const [textTr, textTe] = options.textVars ?? ['T_tr', 'T_te'];
+  const used = new Set([imageTr, imageTe, textTr, textTe]);
+  const unused = [...mat.variables.keys()].filter((v) => !used.has(v));
+  if (unused.length) options.warn?.(`${matPath}: not imported: ${unused.join(', ')} (image ${imageTr},${imageTe} and text ${textTr},${textTe} were; choose others with --image-var and --text-var)`);
   const catPath = join(dir, 'categories.list');
   const categories = existsSync(catPath) ? readFileSync(catPath, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean) : defaultCategories;
   const parts = [
-    { split: 'train', image: matMatrix(mat, 'I_tr'), text: matMatrix(mat, 'T_tr'), list: readList(join(dir, 'trainset_txt_img_cat.list')), listName: 'trainset_txt_img_cat.list' },
-    { split: 'test', image: matMatrix(mat, 'I_te'), text: matMatrix(mat, 'T_te'), list: readList(join(dir, 'testset_txt_img_cat.list')), listName: 'testset_txt_img_cat.list' },
+    { split: 'train', image: matMatrix(mat, imageTr), text: matMatrix(mat, textTr), list: readList(join(dir, 'trainset_txt_img_cat.list')), listName: 'trainset_txt_img_cat.list' },
+    { split: 'test', image: matMatrix(mat, imageTe), text: matMatrix(mat, textTe), list: readList(join(dir, 'testset_txt_img_cat.list')), listName: 'testset_txt_img_cat.list' },
   ];
   const imageDim = parts[0]!.image.cols;
   const textDim = parts[0]!.text.cols;
@@ -57,8 +78,8 @@ export async function importWikipedia(dir: string): Promise<DatasetSpec> {
     name: 'wikipedia',
     description: 'Wikipedia cross-modal benchmark: 2,866 article sections with one image each, 10 categories; image = 128-bin SIFT bag of visual words, text = 10-topic LDA proportions. Protocol: query = retrieval = test.',
     modalities: [
-      { name: 'image', dim: imageDim, data: image, source: `${matPath}:I_tr/I_te` },
-      { name: 'text', dim: textDim, data: text, source: `${matPath}:T_tr/T_te` },
+      { name: 'image', dim: imageDim, data: image, source: `${matPath}:${imageTr}/${imageTe}` },
+      { name: 'text', dim: textDim, data: text, source: `${matPath}:${textTr}/${textTe}` },
     ],
     labels: { names: categories, data: labels, source: join(dir, 'trainset_txt_img_cat.list') },
     splits,

@@ -1,5 +1,5 @@
-// A validation split carved from training data: seeded, stratified by each item's rarest label, so that every
-// label that can be is represented in both parts.
+// A held-out split carved from training data (validation at training time, test or validation at import):
+// seeded, stratified by each item's rarest label, so that every label that can be is represented in both parts.
 import { createRng, permutation } from '../engine/random.js';
 
 export function carveValidation(train: Int32Array, labels: Uint8Array, classes: number, fraction: number, seed: number): { train: Int32Array; val: Int32Array } {
