@@ -8,7 +8,7 @@ import { parseLabelNames } from '../data/importers/arrays.js';
 import { UserError } from '../errors.js';
 import { evaluateRetrieval } from '../eval/metrics.js';
 import { groupRelevance, labelRelevance } from '../eval/relevance.js';
-import { comparisonTable, markdownTable, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
+import { comparisonTable, markdownTable, runResult, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
 import type { Matrix32 } from '../eval/similarity.js';
 import { evaluateFully } from '../train/evaluate.js';
 import { loadRun } from '../train/load-run.js';
@@ -98,7 +98,9 @@ async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
     const files = await writeReport(o.report, report, o.metric, o.force);
     console.error(`wrote ${o.report}: ${files.join(', ')}`);
   }
-  console.log(o.json ? JSON.stringify(report, null, 2) : `${title}\n\n${markdownTable(report, o.metric)}`);
+  // The same shape as the run's result.json.
+  const full = runResult(report, { rSum: result.rSum, selection: loaded.config.selection, bestEpoch: loaded.bestEpoch, bestScore: loaded.bestScore, split: o.split });
+  console.log(o.json ? JSON.stringify(full, null, 2) : `${title}\n\n${markdownTable(report, o.metric)}`);
   loaded.method.dispose();
 }
 

@@ -47,6 +47,28 @@ export function serializeReport(report: EvalReport, metrics: readonly MetricName
   return JSON.parse(JSON.stringify(serialized, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))) as SerializedReport;
 }
 
+/** A trained run's test result: RUN/result.json and `xmodal eval RUN --json` share this one shape. */
+export interface RunResult extends SerializedReport {
+  /** Transfer runs: R@1 + R@5 + R@10 of both directions, in percent. */
+  rSum?: number;
+  selection: string;
+  bestEpoch: number;
+  /** null when no epoch scored a finite selection score. */
+  bestScore: number | null;
+  split: string;
+}
+
+export function runResult(report: SerializedReport, run: { rSum?: number | undefined; selection: string; bestEpoch: number; bestScore: number; split: string }): RunResult {
+  return {
+    ...report,
+    ...(run.rSum !== undefined ? { rSum: run.rSum } : {}),
+    selection: run.selection,
+    bestEpoch: run.bestEpoch,
+    bestScore: Number.isFinite(run.bestScore) ? run.bestScore : null,
+    split: run.split,
+  };
+}
+
 const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
 
 export function markdownTable(report: SerializedReport, metrics: readonly MetricName[] = METRICS): string {

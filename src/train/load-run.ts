@@ -17,6 +17,8 @@ export interface LoadedRun {
   dataset: Dataset;
   method: Method;
   bestEpoch: number;
+  /** The selection score of the selected epoch (-Infinity when none was finite). */
+  bestScore: number;
 }
 
 /**
@@ -43,5 +45,5 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   });
   loadModelState(method, paths.best);
   const meta = readJsonFileAs(join(paths.best, 'meta.json'), BestMetaSchema);
-  return { dir, config, dataset, method, bestEpoch: meta.epoch };
+  return { dir, config, dataset, method, bestEpoch: meta.epoch, bestScore: meta.score };
 }

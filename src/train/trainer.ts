@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import type { CrossModalResult } from '../eval/crossmodal.js';
 import { evaluateFully, evaluateSplit, type Protocol } from './evaluate.js';
 import { checkTargetDomain, targetBatches } from './target-domain.js';
-import { markdownTable, serializeReport } from '../eval/report.js';
+import { markdownTable, runResult, serializeReport } from '../eval/report.js';
 import '../methods/index.js';
 import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
@@ -365,11 +365,11 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   if (test && full?.rSum !== undefined) {
     rSum = full.rSum;
     const report = serializeReport({ title: `${config.method} on ${testDs.name}: test pairs (instance-level), model selected by ${config.selection}`, directions: test.directions });
-    writeFileAtomically(paths.result, JSON.stringify({ ...report, rSum, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
+    writeFileAtomically(paths.result, JSON.stringify(runResult(report, { rSum, selection: config.selection, bestEpoch, bestScore, split: 'test' }), null, 2) + '\n');
     writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\nrSum (R@1+R@5+R@10 of both directions, %): ${rSum.toFixed(1)}\n\n${markdownTable(report, ['recall@k', 'map'])}\n`);
   } else if (test) {
     const report = serializeReport({ title: `${config.method} on ${ds.name}: test split, model selected by ${config.selection}`, directions: test.directions, averageMAP: test.averageMAP });
-    writeFileAtomically(paths.result, JSON.stringify({ ...report, selection: config.selection, bestEpoch, bestScore }, null, 2) + '\n');
+    writeFileAtomically(paths.result, JSON.stringify(runResult(report, { selection: config.selection, bestEpoch, bestScore, split: 'test' }), null, 2) + '\n');
     writeFileAtomically(paths.resultMd, `# ${report.title}\n\nSelected epoch: ${bestEpoch} (${config.selection}).\n\n${markdownTable(report)}\n`);
   }
   method.dispose();

@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { SHARED_DATA, tempDir } from '../helpers/tmp.js';
+import { needsShared, SHARED_DATA, tempDir } from '../helpers/tmp.js';
 
 const cli = join(PACKAGE_ROOT, 'dist/src/cli/main.js');
 const dir = tempDir();
@@ -13,7 +13,7 @@ function xmodal(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 }
 
-test('xmodal import wikipedia, info and validate on the real files', () => {
+test('xmodal import wikipedia, info and validate on the real files', { skip: needsShared('wikipedia') }, () => {
   const out = join(dir, 'wiki');
   const imp = xmodal('import', 'wikipedia', join(SHARED_DATA, 'wikipedia'), '--out', out);
   assert.equal(imp.status, 0, imp.stderr);
@@ -26,7 +26,7 @@ test('xmodal import wikipedia, info and validate on the real files', () => {
   assert.match(valid.stdout, /valid/);
 });
 
-test('user errors: one line on stderr naming the file, exit code 2, nothing written', () => {
+test('user errors: one line on stderr naming the file, exit code 2, nothing written', { skip: needsShared('wikipedia', 'pascal-sentence') }, () => {
   const out = join(dir, 'nothing');
   const cases = [
     ['import', 'layout', join(SHARED_DATA, 'pascal-sentence'), '--out', out],
@@ -55,7 +55,7 @@ test('xmodal synth writes a valid synthetic data set', () => {
   assert.ok(info.modalities[2].missingRate > 0.3);
 });
 
-test('xmodal import arrays stacks train and test variables: UCI Multiple Features, three real views', () => {
+test('xmodal import arrays stacks train and test variables: UCI Multiple Features, three real views', { skip: needsShared('uci-mfeat') }, () => {
   const out = join(dir, 'mfeat');
   const mat = join(SHARED_DATA, 'uci-mfeat/uci_all.mat');
   const r = xmodal('import', 'arrays', '--modality', `fourier=${mat}:I_tr+I_te`, '--modality', `karhunen=${mat}:T_tr+T_te`, '--modality', `pixels=${mat}:P_tr+P_te`,

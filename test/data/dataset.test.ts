@@ -11,7 +11,7 @@ import { synthDefaults, synthesize } from '../../src/data/synth.js';
 import { writeDataset, type DatasetSpec } from '../../src/data/writer.js';
 import { UserError } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { entries, SHARED_DATA, tempDir } from '../helpers/tmp.js';
+import { entries, needsShared, SHARED_DATA, tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 
@@ -103,7 +103,7 @@ test('validate finds a modified file; open rejects a broken manifest with the fi
   assert.throws(() => Dataset.open(broken), /dataset\.json: field modalities\.0\.dim:/);
 });
 
-test('Wikipedia import: the known shapes, class counts and provenance', async () => {
+test('Wikipedia import: the known shapes, class counts and provenance', { skip: needsShared('wikipedia') }, async () => {
   const spec = await importWikipedia(join(SHARED_DATA, 'wikipedia'));
   const out = join(dir, 'wiki');
   writeDataset(out, spec);

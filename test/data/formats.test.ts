@@ -8,7 +8,7 @@ import { decodeNpy, encodeNpy, NpyRows } from '../../src/data/formats/npy.js';
 import { UserError } from '../../src/errors.js';
 import { writeMat5, type MatVar } from '../helpers/mat5-writer.js';
 import { writeZip } from '../helpers/zip-writer.js';
-import { SHARED_DATA, tempDir } from '../helpers/tmp.js';
+import { needsShared, SHARED_DATA, tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 
@@ -72,7 +72,7 @@ test('MAT v5 reader: every class, plain and compressed, column-major to row-majo
   }
 });
 
-test('the real Wikipedia file (compressed v5, double) reads with the known shapes', () => {
+test('the real Wikipedia file (compressed v5, double) reads with the known shapes', { skip: needsShared('wikipedia') }, () => {
   const mat = readMat5(join(SHARED_DATA, 'wikipedia/raw_features.mat'));
   const shapes = Object.fromEntries([...mat.variables.values()].map((v) => [v.name, v.dims.join('x')]));
   assert.deepEqual(shapes, { I_tr: '2173x128', I_te: '693x128', T_tr: '2173x10', T_te: '693x10' });
@@ -84,7 +84,7 @@ test('the real Wikipedia file (compressed v5, double) reads with the known shape
   assert.throws(() => matMatrix(mat, 'I_val'), /no variable 'I_val' \(variables: I_tr, I_te, T_tr, T_te\)/);
 });
 
-test('the real Pascal Sentence files (uncompressed v5, float32 and int64) read correctly', async () => {
+test('the real Pascal Sentence files (uncompressed v5, float32 and int64) read correctly', { skip: needsShared('pascal-sentence') }, async () => {
   const img = await readMatrix(join(SHARED_DATA, 'pascal-sentence/test_img.mat'));
   assert.equal(img.rows, 100);
   assert.equal(img.cols, 4096);
@@ -101,7 +101,7 @@ test('the real Pascal Sentence files (uncompressed v5, float32 and int64) read c
   assert.deepEqual(perClass, new Array(20).fill(5));
 });
 
-test('MAT v5: truncated and corrupt files give one-line errors', () => {
+test('MAT v5: truncated and corrupt files give one-line errors', { skip: needsShared('wikipedia') }, () => {
   const bytes = readFileSync(join(SHARED_DATA, 'wikipedia/raw_features.mat'));
   assert.throws(() => parseMat5(bytes.subarray(0, 5000), 'cut.mat'), (e: Error) => e instanceof UserError && /^cut\.mat: truncated at byte \d+/.test(e.message));
   const corrupt = Buffer.from(bytes);

@@ -9,7 +9,7 @@ import { importJsonl } from '../../src/data/importers/jsonl.js';
 import { importLayout } from '../../src/data/importers/layout.js';
 import { writeDataset } from '../../src/data/writer.js';
 import { writeMat5 } from '../helpers/mat5-writer.js';
-import { SHARED_DATA, tempDir } from '../helpers/tmp.js';
+import { needsShared, SHARED_DATA, tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
 
@@ -38,7 +38,7 @@ test('GNN4CMR layout: multi-hot labels, train and test appended in order, 24 lab
   assert.equal(ds.labelNames[0], 'animals');
 });
 
-test('DSCMR layout with class indices; Pascal Sentence without its training images needs --partial', async () => {
+test('DSCMR layout with class indices; Pascal Sentence without its training images needs --partial', { skip: needsShared('pascal-sentence') }, async () => {
   const pascal = join(SHARED_DATA, 'pascal-sentence');
   await assert.rejects(importLayout(pascal), /train_img\.mat: missing \(use --partial/);
   const spec = await importLayout(pascal, { partial: true });

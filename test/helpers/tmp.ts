@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -16,3 +16,12 @@ export function entries(dir: string): string[] {
 }
 
 export const SHARED_DATA = new URL('../../../../shared/data/', import.meta.url).pathname;
+
+/**
+ * For tests that read the real data beside the checkout (../shared/data, which CI has and a user's fresh clone
+ * does not): the skip reason naming what is missing, or false. Under CI the test runs, and missing data fails it.
+ */
+export function needsShared(...names: string[]): string | false {
+  const missing = names.filter((n) => !existsSync(join(SHARED_DATA, n)));
+  return missing.length && !process.env.CI ? `needs ../shared/data/${missing.join(', ')} beside the checkout (not in a fresh clone)` : false;
+}
