@@ -232,7 +232,11 @@ export class SearchIndex {
     const dim = this.manifest.dim;
     if (queries.length % dim !== 0 || queries.length === 0) throw new UserError(`query vectors must be ${dim}-d embeddings`);
     const normalized = normalizeInPlace(Float32Array.from(queries), dim);
-    if (!normalized.every(Number.isFinite)) throw new UserError('the query embedding is not finite (query features out of range?)');
+    // A zero or non-finite query scores every item alike (or NaN): its "results" would mean nothing.
+    for (let q = 0; q < normalized.length / dim; q++) {
+      const row = normalized.subarray(q * dim, (q + 1) * dim);
+      if (!row.every(Number.isFinite) || row.every((x) => x === 0)) throw new UserError(`query ${q + 1}: the embedding is not finite or is zero (query features out of range?)`);
+    }
     const offset = options.offset ?? 0;
     const hits = this.engine(to).search(normalized, options.k + offset, this.allowed(to, options.filter));
     return hits.map((list) => list.slice(offset).map((h) => this.describe(h.position, h.score)));

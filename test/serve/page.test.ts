@@ -10,6 +10,8 @@ import { loadRun } from '../../src/train/load-run.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';
+import { synthesize, synthDefaults } from '../../src/data/synth.js';
+import { writeDataset } from '../../src/data/writer.js';
 
 const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 // CI installs Chromium (.ci/run), so there the test must run; elsewhere it is skipped without one.
@@ -58,4 +60,48 @@ test('the page searches, shows results with labels, searches from a clicked resu
   await page.click('button[type=submit]');
   await page.waitForSelector('#error:not(:empty)');
   assert.match(await page.textContent('#error') ?? '', /no featuriser for raw text/);
+});
+
+test('a hostile data set: label names and metadata reach the page as text, and nothing in them runs', { skip }, async () => {
+  const dir = tempDir();
+  const hostile = ['<img src=x onerror=document.title=/PWNED/.source>', '<script>document.title="PWNED2"</script>', 'plain'];
+  const rows = 60;
+  const labelSource = { names: hostile, data: Uint8Array.from({ length: rows * 3 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0)), source: 'hostile test' };
+  const spec = synthesize({ ...synthDefaults, items: rows, modalities: { image: 8, text: 6 }, missing: {}, noise: 0.2, seed: 1, latentDim: 4, labelSource, name: '<b>evil</b>' });
+  spec.metadata = Array.from({ length: rows }, (_, i) => ({
+    id: i === 0 ? '<img src=y onerror=document.title=/PWNED3/.source>' : String(i),
+    image: i % 2 ? 'x.png" onerror="document.title=\'PWNED4\'' : 'javascript:document.title=/PWNED5/.source//.png',
+    title: '<svg onload=document.title=/PWNED6/.source>',
+  }));
+  writeDataset(join(dir, 'evil'), spec);
+  await train({ method: 'pgnn-con', options: tinyOptions, data: join(dir, 'evil'), out: join(dir, 'run'), epochs: 1, batchSize: 20, lr: 1e-3 });
+  const run = await loadRun(join(dir, 'run'));
+  const app = createServer({ index: buildIndex(run, { engine: 'exact' }), run });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const browser = await chromium.launch({
+    executablePath: executablePath ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  after(async () => {
+    await browser.close();
+    await app.close();
+  });
+  const page = await browser.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  await page.goto(url);
+  await page.waitForSelector('#about:not(:empty)');
+  assert.match(await page.textContent('#about') ?? '', /<b>evil<\/b>/, 'the data set name is shown as text');
+  assert.equal(await page.locator('#labels input').count(), 3);
+  assert.deepEqual((await page.locator('#labels label').allTextContents()).map((t) => t.trim()), hostile);
+  await page.selectOption('#from', 'text');
+  await page.fill('#query', '1');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#results li b');
+  await page.waitForTimeout(300); // give any injected handler the chance to run
+  const texts = (await page.locator('#results li').allTextContents()).join('\n');
+  assert.match(texts, /<img src=x onerror=document\.title=\/PWNED\/\.source>|<script>document\.title="PWNED2"<\/script>/);
+  assert.equal(await page.title(), 'xmodal search');
+  assert.deepEqual(dialogs, []);
+  assert.equal(await page.locator('#results img, #labels img, #results script, #results svg').count(), 0, 'no element made from data');
 });
