@@ -17,11 +17,10 @@ const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((
 // CI installs Chromium (.ci/run), so there the test must run; elsewhere it is skipped without one.
 const skip = !executablePath && !process.env.CI ? 'Chromium not installed (apt-get install chromium)' : false;
 
-test('the page searches, shows results with labels, searches from a clicked result, filters by label', { skip }, async () => {
-  const dir = tempDir();
-  const data = tinyDataset(dir);
-  await train({ method: 'pgnn-con', options: tinyOptions, data, out: join(dir, 'run'), epochs: 2, batchSize: 20, lr: 1e-3 });
-  const run = await loadRun(join(dir, 'run'));
+/** Trains a small model on `data`, serves its index and opens a browser page (closed when the test file ends). */
+async function servePage(data: string, out: string, epochs: number) {
+  await train({ method: 'pgnn-con', options: tinyOptions, data, out, epochs, batchSize: 20, lr: 1e-3 });
+  const run = await loadRun(out);
   const app = createServer({ index: buildIndex(run, { engine: 'exact' }), run });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const browser = await chromium.launch({
@@ -32,7 +31,13 @@ test('the page searches, shows results with labels, searches from a clicked resu
     await browser.close();
     await app.close();
   });
-  const page = await browser.newPage();
+  return { page: await browser.newPage(), url };
+}
+
+test('the page searches, shows results with labels, searches from a clicked result, filters by label', { skip }, async () => {
+  const dir = tempDir();
+  const data = tinyDataset(dir);
+  const { page, url } = await servePage(data, join(dir, 'run'), 2);
   await page.goto(url);
   await page.waitForSelector('#about:not(:empty)');
   assert.match(await page.textContent('#about') ?? '', /80 items of tiny, pgnn-con model, exact index/);
@@ -74,19 +79,7 @@ test('a hostile data set: label names and metadata reach the page as text, and n
     title: '<svg onload=document.title=/PWNED6/.source>',
   }));
   writeDataset(join(dir, 'evil'), spec);
-  await train({ method: 'pgnn-con', options: tinyOptions, data: join(dir, 'evil'), out: join(dir, 'run'), epochs: 1, batchSize: 20, lr: 1e-3 });
-  const run = await loadRun(join(dir, 'run'));
-  const app = createServer({ index: buildIndex(run, { engine: 'exact' }), run });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const browser = await chromium.launch({
-    executablePath: executablePath ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  after(async () => {
-    await browser.close();
-    await app.close();
-  });
-  const page = await browser.newPage();
+  const { page, url } = await servePage(join(dir, 'evil'), join(dir, 'run'), 1);
   const dialogs: string[] = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
   await page.goto(url);
