@@ -120,7 +120,7 @@ test('Wikipedia import: the known shapes, class counts and provenance', { skip: 
   assert.equal(ds.metadata()[2173]!.split, 'test');
 });
 
-test('the shipped datasets/wikipedia is valid and equals a fresh import of the real files', () => {
+test('the shipped datasets/wikipedia is valid and equals a fresh import of the real files', { skip: needsShared('wikipedia') }, () => {
   const shipped = Dataset.open(join(PACKAGE_ROOT, 'datasets/wikipedia'));
   assert.deepEqual(validateDataset(shipped).problems, []);
   const fresh = Dataset.open(join(dir, 'wiki'));
