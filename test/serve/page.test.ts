@@ -17,6 +17,10 @@ const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((
 // CI installs Chromium (.ci/run), so there the test must run; elsewhere it is skipped without one.
 const skip = !executablePath && !process.env.CI ? 'Chromium not installed (apt-get install chromium)' : false;
 
+// Predicates for waitForFunction are functions, not strings: a string is evaluated with eval in the page, which
+// the page's Content-Security-Policy forbids. The DOM types they use (erased at compile time):
+type PageDocument = { querySelector(s: string): { value: string }; querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
+
 /** Trains a small model on `data`, serves its index and opens a browser page (closed when the test file ends). */
 async function servePage(data: string, out: string, epochs: number) {
   await train({ method: 'pgnn-con', options: tinyOptions, data, out, epochs, batchSize: 20, lr: 1e-3 });
@@ -51,12 +55,15 @@ test('the page searches, shows results with labels, searches from a clicked resu
   assert.ok(firstId);
   // A click searches from the clicked item (in the result modality).
   await page.locator('#results li').nth(1).click();
-  await page.waitForFunction("document.querySelector('#query').value !== '3' && document.querySelectorAll('#results li b').length > 0");
+  await page.waitForFunction(() => {
+    const d = (globalThis as unknown as { document: PageDocument }).document;
+    return d.querySelector('#query').value !== '3' && d.querySelectorAll('#results li b').length > 0;
+  });
   assert.equal(await page.inputValue('#from'), 'image');
   // Label filter: every result carries the label.
   await page.check('#labels input[value="sky"]');
   await page.click('button[type=submit]');
-  await page.waitForFunction("[...document.querySelectorAll('#results li')].every((li) => li.textContent.includes('sky'))");
+  await page.waitForFunction(() => Array.from((globalThis as unknown as { document: PageDocument }).document.querySelectorAll('#results li')).every((li) => (li.textContent ?? '').includes('sky')));
   const texts = await page.locator('#results li').allTextContents();
   assert.ok(texts.length > 0 && texts.every((t) => t.includes('sky')), texts.join('\n'));
   // A bad query shows the service's message.
