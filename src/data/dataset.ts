@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { NpyRows } from './formats/npy.js';
+import { readJsonFileAs } from '../util/read-file.js';
 import { ManifestSchema, type Manifest, type ModalityEntry } from './schema.js';
 
 const verified = new Map<string, string>();
@@ -19,18 +20,7 @@ export class Dataset {
   static open(dir: string): Dataset {
     const path = join(dir, 'dataset.json');
     if (!existsSync(path)) throw new UserError(`${dir}: not an xmodal data set (no dataset.json)`);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (error) {
-      throw new UserError(`${path}: not valid JSON: ${(error as Error).message}`);
-    }
-    const parsed = ManifestSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UserError(`${path}: field ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
-    }
-    const dataset = new Dataset(dir, parsed.data);
+    const dataset = new Dataset(dir, readJsonFileAs(path, ManifestSchema));
     for (const file of dataset.referencedFiles()) {
       if (!existsSync(join(dir, file))) throw new UserError(`${path}: file ${file} is missing`);
     }
@@ -45,18 +35,29 @@ export class Dataset {
     const key = resolve(this.dir);
     const stamp = this.fileStamp();
     if (verified.get(key) === stamp) return this;
-    const listed = this.manifest.files;
-    for (const file of this.referencedFiles()) {
-      if (!listed[file]) throw new UserError(`${join(this.dir, file)}: not listed in dataset.json "files" (no checksum to verify it against)`);
-    }
-    for (const [file, entry] of Object.entries(listed)) {
-      const path = join(this.dir, file);
-      const bytes = readFileSync(path);
-      if (bytes.length !== entry.bytes) throw new UserError(`${path}: ${bytes.length} bytes, dataset.json says ${entry.bytes} (modified or truncated; xmodal validate ${this.dir} lists every problem)`);
-      if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw new UserError(`${path}: sha256 differs from dataset.json (modified or corrupt; xmodal validate ${this.dir} lists every problem)`);
-    }
+    const [first] = this.fileProblems();
+    if (first) throw new UserError(`${join(this.dir, first)}; xmodal validate ${this.dir} lists every problem`);
     verified.set(key, stamp);
     return this;
+  }
+
+  /** Every file that is missing, unlisted, or differs from its size or sha256 in dataset.json ("FILE: what"). */
+  fileProblems(): string[] {
+    const problems: string[] = [];
+    const listed = this.manifest.files;
+    for (const file of this.referencedFiles()) if (!listed[file]) problems.push(`${file}: not listed in dataset.json "files" (no checksum)`);
+    for (const [file, entry] of Object.entries(listed)) {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(join(this.dir, file));
+      } catch {
+        problems.push(`${file}: missing`);
+        continue;
+      }
+      if (bytes.length !== entry.bytes) problems.push(`${file}: ${bytes.length} bytes, dataset.json says ${entry.bytes}`);
+      else if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) problems.push(`${file}: sha256 differs from dataset.json (modified or corrupt)`);
+    }
+    return problems;
   }
 
   /** Size and modification time of every listed file: a verified data set is hashed again once any changes. */

@@ -1,7 +1,4 @@
 // `xmodal info` and `xmodal validate`: what a data set holds and what is wrong with it.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { duplicateIdProblem, splitProblem } from './checks.js';
 import type { Dataset } from './dataset.js';
 
@@ -90,21 +87,8 @@ export interface ValidationReport {
 }
 
 export function validateDataset(ds: Dataset): ValidationReport {
-  const problems: string[] = [];
+  const problems = ds.fileProblems();
   const warnings: string[] = [];
-  const listed = new Set(Object.keys(ds.manifest.files));
-  for (const file of ds.referencedFiles()) if (!listed.has(file)) problems.push(`${file}: not listed in dataset.json "files" (no checksum)`);
-  for (const [file, entry] of Object.entries(ds.manifest.files)) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(join(ds.dir, file));
-    } catch {
-      problems.push(`${file}: missing`);
-      continue;
-    }
-    if (bytes.length !== entry.bytes) problems.push(`${file}: ${bytes.length} bytes, dataset.json says ${entry.bytes}`);
-    else if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) problems.push(`${file}: sha256 differs from dataset.json (modified or corrupt)`);
-  }
   if (problems.length) return { problems, warnings };
   const all = ds.all();
   try {

@@ -63,7 +63,7 @@ export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number
   if (N === 0) throw new UserError(`${labelSource}: no items (a data set needs at least one row)`);
   for (let i = 0; i < spec.labels.data.length; i++) {
     const v = spec.labels.data[i] as number;
-    if (v !== 0 && v !== 1) throw new UserError(`${spec.labels.source ?? 'labels'}: row ${Math.floor(i / C) + 1}, column ${(i % C) + 1}: label value ${v} is not 0 or 1`);
+    if (v !== 0 && v !== 1) throw new UserError(`${labelSource}: row ${Math.floor(i / C) + 1}, column ${(i % C) + 1}: label value ${v} is not 0 or 1`);
   }
   // Names become file names (`${name}.npy`, `split-${name}.npy`): every one is checked before anything is written.
   for (const m of spec.modalities) checkModalityName(m.name, m.source);

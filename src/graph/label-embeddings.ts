@@ -1,6 +1,6 @@
 // Label-name vectors for the label graph network: looked up in a word-vector table, multi-word names averaged
 // over their words (as ML-GCN builds its COCO vectors).
-import { readFileSync } from 'node:fs';
+import { readBytes } from '../util/read-file.js';
 import { extname } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -16,12 +16,7 @@ export interface WordVectors {
  * (`{dim, labels, vectors}`, as shipped under datasets/resources/label-glove).
  */
 export function readWordVectors(path: string): WordVectors {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const text = readBytes(path).toString('utf8');
   if (extname(path).toLowerCase() === '.json') {
     let json: Record<string, unknown>;
     try {

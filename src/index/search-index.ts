@@ -6,8 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { decodeNpy, encodeNpy } from '../data/formats/npy.js';
 import { UserError } from '../errors.js';
-import { syncDirectory, writeDirectoryAtomically, writeFileDurably } from '../util/atomic-dir.js';
-import { readJsonFileAs } from '../util/json-file.js';
+import { syncDirectory, syncFile, writeDirectoryAtomically, writeFileDurably } from '../util/atomic-dir.js';
+import { readBytes, readJsonFileAs } from '../util/read-file.js';
 import { safeName } from '../util/names.js';
 import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
 
@@ -90,7 +90,7 @@ export class SearchIndex {
   add(items: NewItem[]): void {
     const labelIndex = new Map(this.manifest.labelNames.map((n, i) => [n, i]));
     const batchIds = new Set<string>();
-    const rows = items.map((item) => {
+    const checked = items.map((item) => {
       if ((this.slotOf.has(item.id) && this.live[this.slotOf.get(item.id)!]) || batchIds.has(item.id)) throw new UserError(`item '${item.id}' already exists`);
       batchIds.add(item.id);
       const row = new Uint8Array(this.manifest.labelNames.length);
@@ -101,21 +101,23 @@ export class SearchIndex {
       }
       const present = Object.keys(item.embeddings);
       if (!present.length) throw new UserError(`item '${item.id}': no modality given`);
-      for (const m of present) {
+      const units = present.map((m) => {
         const v = item.embeddings[m] as Float32Array;
         if (v.length !== this.manifest.dim) throw new UserError(`item '${item.id}': ${m} embedding has ${v.length} values, the index holds ${this.manifest.dim}-d`);
         this.engine(m);
         // A NaN or infinite embedding would score NaN against every query and empty their results.
         const unit = normalizeInPlace(Float32Array.from(v), this.manifest.dim);
         if (!unit.every(Number.isFinite) || unit.every((x) => x === 0)) throw new UserError(`item '${item.id}': the ${m} embedding is not finite or is zero (features out of range?)`);
-      }
-      return row;
+        return [m, unit] as const;
+      });
+      return { row, units };
     });
     items.forEach((item, k) => {
+      const { row, units } = checked[k]!;
       const slot = this.ids.length;
       this.ids.push(item.id);
       this.slotOf.set(item.id, slot);
-      this.labels.push(rows[k] as Uint8Array);
+      this.labels.push(row);
       this.metadata.push(item.metadata);
       if (this.live.length <= slot) {
         const grown = new Uint8Array(Math.max(1024, this.live.length * 2));
@@ -123,10 +125,9 @@ export class SearchIndex {
         this.live = grown;
       }
       this.live[slot] = 1;
-      for (const m of Object.keys(item.embeddings)) {
-        const v = normalizeInPlace(Float32Array.from(item.embeddings[m] as Float32Array), this.manifest.dim);
+      for (const [m, unit] of units) {
         const engine = this.engine(m);
-        engine.store.set(slot, v);
+        engine.store.set(slot, unit);
         engine.added([slot]);
       }
     });
@@ -269,12 +270,14 @@ export class SearchIndex {
     await writeDirectoryAtomically(dir, force, async (tmp) => {
       const n = this.ids.length;
       const files = new Map<string, Uint8Array | string>();
+      const graphs: string[] = [];
       const modalities = this.manifest.modalities.map((m) => {
         const engine = this.engines.get(m.name)!;
         files.set(`${m.name}.vectors.npy`, encodeNpy(engine.store.data.slice(0, n * this.manifest.dim), [n, this.manifest.dim]));
         files.set(`${m.name}.present.npy`, encodeNpy(engine.store.present.slice(0, n), [n]));
+        // usearch writes its graph file itself: checksummed and flushed below, not written again.
         engine.save(tmp, m.name);
-        if (engine instanceof HnswEngine) files.set(`${m.name}.hnsw`, readFileSync(join(tmp, `${m.name}.hnsw`)));
+        if (engine instanceof HnswEngine) graphs.push(`${m.name}.hnsw`);
         return { ...m, builtSlots: engine instanceof HnswEngine ? engine.builtSlots : n };
       });
       const labels = new Uint8Array(n * this.manifest.labelNames.length);
@@ -282,12 +285,17 @@ export class SearchIndex {
       files.set('labels.npy', encodeNpy(labels, [n, this.manifest.labelNames.length]));
       files.set('live.npy', encodeNpy(this.live.slice(0, n), [n]));
       files.set('items.jsonl', this.ids.map((id, i) => JSON.stringify({ id, metadata: this.metadata[i] })).join('\n') + (n ? '\n' : ''));
-      const checksums = Object.fromEntries([...files].map(([name, data]) => {
+      const checksum = (data: Uint8Array | string) => {
         const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-        return [name, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }];
-      }));
+        return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+      };
+      const checksums = Object.fromEntries([
+        ...[...files].map(([name, data]) => [name, checksum(data)] as const),
+        ...graphs.map((name) => [name, checksum(readFileSync(join(tmp, name)))] as const),
+      ]);
       const manifest = JSON.stringify({ ...this.manifest, modalities, items: this.size, files: checksums }, null, 2) + '\n';
       for (const [name, data] of files) await writeFileDurably(join(tmp, name), data);
+      for (const name of graphs) syncFile(join(tmp, name));
       await writeFileDurably(join(tmp, 'index.json'), manifest);
     });
     syncDirectory(dirname(resolve(dir)));
@@ -301,12 +309,7 @@ export class SearchIndex {
     const index = new SearchIndex(manifest);
     const bytesOf = (file: string): Buffer => {
       const full = join(dir, file);
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(full);
-      } catch (error) {
-        throw new UserError(`${full}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (the index is incomplete)`);
-      }
+      const bytes = readBytes(full, 'the index is incomplete');
       const expected = manifest.files?.[file];
       if (expected && (bytes.length !== expected.bytes || createHash('sha256').update(bytes).digest('hex') !== expected.sha256)) {
         throw new UserError(`${full}: ${bytes.length !== expected.bytes ? `${bytes.length} bytes, index.json says ${expected.bytes}` : 'sha256 differs from index.json'} (the index is corrupt; rebuild it with xmodal index)`);

@@ -7,8 +7,8 @@ import { UserError } from '../errors.js';
 import '../methods/index.js';
 import type { Method } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
-import { readJsonFileAs } from '../util/json-file.js';
-import { BestMetaSchema, loadModelState, RecordedConfigFileSchema, runPaths } from './run-dir.js';
+import { readJsonFileAs } from '../util/read-file.js';
+import { BestMetaSchema, loadModelState, readRecordedConfig, runPaths } from './run-dir.js';
 import type { RecordedConfig } from './trainer.js';
 
 export interface LoadedRun {
@@ -29,7 +29,7 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   const paths = runPaths(dir);
   if (!existsSync(paths.config)) throw new UserError(`${dir}: not an xmodal run (no config.json)`);
   if (!existsSync(join(paths.best, 'model.json'))) throw new UserError(`${dir}: the run has no selected model yet (no best/; did training finish an epoch?)`);
-  const config = readJsonFileAs(paths.config, RecordedConfigFileSchema) as unknown as RecordedConfig;
+  const config = readRecordedConfig(dir);
   // A transfer run serves its target domain.
   const dataset = Dataset.open(dataDir ?? config.targetDataset?.path ?? config.dataset.path).verify();
   await initEngine();

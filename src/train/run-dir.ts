@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { Adam } from '../engine/adam.js';
 import type { Method } from '../methods/method.js';
+import type { RecordedConfig } from './trainer.js';
 import { writeDirectoryAtomicallySync, writeFileAtomically } from '../util/atomic-dir.js';
-import { readJsonFileAs } from '../util/json-file.js';
+import { readJsonFileAs } from '../util/read-file.js';
 import { TrainConfigSchema } from './config.js';
 import { readTensors, writeTensors, type NamedArray } from './tensor-file.js';
 
@@ -48,6 +49,11 @@ export const RecordedConfigFileSchema = TrainConfigSchema.extend({
   targetDataset: z.object({ path: z.string(), name: z.string(), sha256: z.string(), items: z.number() }).optional(),
   valItems: z.array(z.number()).nullable(),
 }).loose();
+
+/** A run's config.json, checked (one line naming the file when it is corrupt). */
+export function readRecordedConfig(dir: string): RecordedConfig {
+  return readJsonFileAs(runPaths(dir).config, RecordedConfigFileSchema) as unknown as RecordedConfig;
+}
 
 // JSON has no -Infinity: a best score not yet set is written as null.
 const score = z.number().nullable().transform((v) => v ?? -Infinity);

@@ -16,10 +16,9 @@ import '../methods/index.js';
 import type { Batch, Method, TrainingDefaults } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
-import { readJsonFileAs } from '../util/json-file.js';
 import { VERSION } from '../version.js';
 import { learningRateAt, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './config.js';
-import { appendEpoch, loadCheckpoint, loadModelState, RecordedConfigFileSchema, runPaths, saveCheckpoint, snapshotBest, truncateEpochs, writeBest, type BestSnapshot, type EpochRecord } from './run-dir.js';
+import { appendEpoch, loadCheckpoint, loadModelState, readRecordedConfig, runPaths, saveCheckpoint, snapshotBest, truncateEpochs, writeBest, type BestSnapshot, type EpochRecord } from './run-dir.js';
 import { loadSplit, makeBatch, reconstructMissing, unalignedPools, type SplitData } from './split-data.js';
 import { Sgd } from '../engine/sgd.js';
 import { carveValidation } from '../data/splits.js';
@@ -91,7 +90,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
   prepareRunDir(out, options);
   const paths = runPaths(out);
   let config: RecordedConfig;
-  const recorded = options.resume ? readJsonFileAs(paths.config, RecordedConfigFileSchema) as unknown as RecordedConfig : undefined;
+  const recorded = options.resume ? readRecordedConfig(out) : undefined;
   // Every file is checked against dataset.json's checksums: a tampered or truncated file never trains silently.
   const ds = Dataset.open(recorded ? recorded.dataset.path : input.data).verify();
   if (recorded) {
@@ -150,13 +149,13 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     const incomplete = carved.val.length ? ds.modalityNames.filter((m) => ds.present(m, carved.val).some((p) => !p)) : [];
     if (incomplete.length) notes.push(`the validation items carved from train lack some ${incomplete.join(', ')} features, as train does (for complete validation items, import with --val-fraction before --drop)`);
   }
-  const labelled = (items: Int32Array) => {
-    const y = ds.labels(items);
-    return y.some((v) => v !== 0);
-  };
-  if (!transfer && !labelled(trainItems)) throw new UserError(`${ds.dir}: no training item has a label; supervised methods learn from labels (check the labels of the import)`);
-  if (!transfer && selectionItems.length && !labelled(selectionItems)) throw new UserError(`${ds.dir}: no ${config.selectOn === 'test' ? 'test' : 'validation'} item has a label, so no query has a relevant item and no epoch can be selected`);
-  if (!transfer && !selectionItems.length) throw new UserError(`${ds.dir}: the ${config.selectOn === 'test' ? 'test' : 'validation'} split is empty, so no epoch can be selected`);
+  if (!transfer) {
+    const labelled = (items: Int32Array) => ds.labels(items).some((v) => v !== 0);
+    const selectionName = config.selectOn === 'test' ? 'test' : 'validation';
+    if (!labelled(trainItems)) throw new UserError(`${ds.dir}: no training item has a label; supervised methods learn from labels (check the labels of the import)`);
+    if (!selectionItems.length) throw new UserError(`${ds.dir}: the ${selectionName} split is empty, so no epoch can be selected`);
+    if (!labelled(selectionItems)) throw new UserError(`${ds.dir}: no ${selectionName} item has a label, so no query has a relevant item and no epoch can be selected`);
+  }
   if (!ds.splitNames.includes('test') && !targetDs) notes.push(`${ds.dir} has no test split: the run will select its model on validation but write no test result (result.json); import with a test split (e.g. --test-fraction) to get one`);
   config.valItems = config.selectOn === 'val' ? Array.from(selectionItems) : null;
 

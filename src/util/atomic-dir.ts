@@ -36,6 +36,8 @@ function removeStrays(target: string): void {
   }
 }
 
+let sequence = 0;
+
 function begin(dir: string, force: boolean): { target: string; tmp: string } {
   const target = resolve(dir);
   if (existsSync(target) && !force) throw new UserError(`${dir}: already exists (use --force to replace it)`);
@@ -45,8 +47,6 @@ function begin(dir: string, force: boolean): { target: string; tmp: string } {
   mkdirSync(tmp);
   return { target, tmp };
 }
-
-let sequence = 0;
 
 /** Writes a file and flushes it to the disk before resolving (fsync), for writes that are acknowledged to a client. */
 export async function writeFileDurably(path: string, data: string | Uint8Array): Promise<void> {
@@ -59,15 +59,18 @@ export async function writeFileDurably(path: string, data: string | Uint8Array):
   }
 }
 
-/** Flushes a directory's entries (a rename into it) to the disk. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** Flushes a file that another library wrote to the disk. */
+export function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
 }
+
+/** Flushes a directory's entries (a rename into it) to the disk. */
+export const syncDirectory = syncFile;
 
 function commit(tmp: string, target: string): void {
   if (!existsSync(target)) {

@@ -1,16 +1,20 @@
-// Reads a JSON file that xmodal wrote (a run's config.json, a checkpoint's meta.json, an index's index.json):
+// Reading a file the user named or xmodal wrote (a run's config.json, an index's files, an import's input):
 // a missing, unreadable or corrupt file is one line naming it, never a stack trace.
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { UserError } from '../errors.js';
 
-export function readJsonFile(path: string): unknown {
-  let text: string;
+/** The file's bytes; `note` is added to the message when it cannot be read ("the index is incomplete"). */
+export function readBytes(path: string, note?: string): Buffer {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (error) {
-    throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${note ? ` (${note})` : ''}`);
   }
+}
+
+export function readJsonFile(path: string): unknown {
+  const text = readBytes(path).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,7 +1,7 @@
 // MATLAB level-5 MAT-files (v5, v6, v7): a 128-byte header, then tagged data elements, possibly zlib-
 // compressed (miCOMPRESSED). Numeric and logical matrices are decoded into typed arrays in row-major order.
 // Written for xmodal because the only npm parser is GPL-3.0 and returns nested JS arrays.
-import { readFileSync } from 'node:fs';
+import { readBytes } from '../../util/read-file.js';
 import { inflateSync } from 'node:zlib';
 import { UserError } from '../../errors.js';
 
@@ -158,14 +158,6 @@ export function parseMat5(bytes: Uint8Array, file: string): MatFile {
     variables.set(variable.name, variable);
   }
   return { path: file, header, variables };
-}
-
-function readBytes(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 /** Level-5 files only; `readMat` handles v7.3 as well. */

@@ -1,5 +1,5 @@
 // NumPy .npz archives: a zip of .npy members, stored or deflated (np.savez / np.savez_compressed).
-import { readFileSync } from 'node:fs';
+import { readBytes } from '../../util/read-file.js';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { UserError } from '../../errors.js';
 import { decodeNpy, type NpyData, type NpyHeader } from './npy.js';
@@ -43,12 +43,7 @@ function members(bytes: Buffer, path: string): Member[] {
 
 /** The arrays of an archive by name (without the .npy suffix); `wanted` limits which are decoded. */
 export function readNpz(path: string, wanted?: string): Map<string, { header: NpyHeader; data: NpyData }> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const bytes = readBytes(path);
   const all = members(bytes, path);
   const names = all.map((m) => m.name.replace(/\.npy$/, ''));
   if (wanted !== undefined && !names.includes(wanted)) throw new UserError(`${path}: no array '${wanted}' (arrays: ${names.join(', ')})`);

@@ -3,7 +3,7 @@
 // Every key holding an array of numbers is a modality (a key absent on a line means that item lacks it);
 // "labels" holds label names or a multi-hot array; "split" names the item's split. The file must be UTF-8
 // (a byte-order mark is accepted); keys are data, never object machinery (`__proto__` is just a name).
-import { readFileSync } from 'node:fs';
+import { readBytes } from '../../util/read-file.js';
 import { UserError } from '../../errors.js';
 import { checkModalityName, checkSafeName } from '../../util/names.js';
 import { carveValidation } from '../splits.js';
@@ -23,12 +23,7 @@ export interface JsonlOptions {
 
 /** The file's lines as strings, decoded strictly: bytes that are not UTF-8 are an error naming the line. */
 function readLines(path: string): string[] {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new UserError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  const bytes = readBytes(path);
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   const lines: string[] = [];
   let start = 0;
