@@ -49,6 +49,9 @@ export function tripletLoss(u: tf.Tensor, v: tf.Tensor, margin: number, negative
 export function crossDomainLoss(t: tf.Tensor, sameSource: tf.Tensor, otherSource: tf.Tensor, k: number, margin: number, negatives: 'hardest' | 'all' = 'hardest'): tf.Scalar {
   return tf.tidy(() => {
     const n = sameSource.shape[0] as number;
+    // A source batch of one item has no other source item to rank against (and would divide 0 by 0): the term
+    // has nothing to say for that step.
+    if (n < 2 || !t.shape[0]) return tf.scalar(0);
     const kk = Math.min(k, n - 1);
     const neighbours = tf.tensor2d(nearestMask(tf.matMul(t, sameSource, false, true).dataSync() as Float32Array, n, kk), [t.shape[0] as number, n]);
     const cross = tf.matMul(t, otherSource, false, true);

@@ -92,21 +92,35 @@ export class BatchNorm {
     this.runningVar = p.constant(`${name}.running_var`, new Float32Array(dim).fill(1), [dim]);
   }
 
+  /** Running statistics after this step's calls so far, assigned after the optimiser step (undefined: none yet). */
+  private next: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+
   apply(x: tf.Tensor, training: boolean): tf.Tensor {
     if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
     const { mean, variance } = tf.moments(x, 0);
     const n = x.shape[0];
-    // Running statistics use the unbiased variance, as PyTorch does; applied after the optimiser step.
+    // PyTorch updates the running statistics at every training-mode call, so a layer called twice in a step (aeir
+    // encodes source, then target) folds in both batches: each update starts from the previous one's result.
+    // Running variance is unbiased, as in PyTorch. Applied after the optimiser step, so the tape never sees it.
     const m = this.momentum;
-    const newMean = tf.keep(tf.tidy(() => tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m))));
-    const newVar = tf.keep(tf.tidy(() => tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1)))));
-    this.p.defer(() => {
-      this.runningMean.assign(newMean);
-      this.runningVar.assign(newVar);
-      tf.dispose([newMean, newVar]);
-    });
+    const previous = this.next ?? { mean: this.runningMean, variance: this.runningVar };
+    const next = tf.tidy(() => ({
+      mean: tf.keep(tf.add(tf.mul(previous.mean, 1 - m), tf.mul(mean, m))),
+      variance: tf.keep(tf.add(tf.mul(previous.variance, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1)))),
+    }));
+    if (this.next) tf.dispose([this.next.mean, this.next.variance]);
+    else this.p.defer(() => this.commit());
+    this.next = next;
     // Written out rather than tf.batchNorm, whose gradient tiles its operands (3 ms per call on wasm).
     return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
+  }
+
+  private commit(): void {
+    if (!this.next) return;
+    this.runningMean.assign(this.next.mean);
+    this.runningVar.assign(this.next.variance);
+    tf.dispose([this.next.mean, this.next.variance]);
+    this.next = undefined;
   }
 }
 
