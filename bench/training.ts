@@ -11,7 +11,7 @@ import { Dataset } from '../src/data/dataset.js';
 import { dropModalities } from '../src/data/drop.js';
 import { importWikipedia } from '../src/data/importers/wikipedia.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { readEpochs } from '../src/train/run-dir.js';
+import { readEpochs } from '../src/runs/files.js';
 import { train } from '../src/train/trainer.js';
 import { emit, round } from './harness.js';
 

@@ -2,9 +2,8 @@
 import type { Command } from 'commander';
 import { readMatrix } from '../data/formats/matrix.js';
 import { encodeNpy } from '../data/formats/npy.js';
-import { tf } from '../engine/engine.js';
 import { UserError } from '../errors.js';
-import { loadRun } from '../train/load-run.js';
+import { loadRun } from '../runs/load.js';
 import { writeFileAtomically } from '../util/atomic-dir.js';
 
 export function registerEmbed(program: Command): void {
@@ -34,12 +33,7 @@ export function registerEmbed(program: Command): void {
       }
       const n = features.length / dim;
       const out = new Float32Array(n * method.embeddingDim);
-      for (let start = 0; start < n; start += 1024) {
-        const count = Math.min(1024, n - start);
-        const e = tf.tidy(() => method.embed(f.modality, tf.tensor2d(features.subarray(start * dim, (start + count) * dim), [count, dim])));
-        out.set(e.dataSync() as Float32Array, start * method.embeddingDim);
-        e.dispose();
-      }
+      loaded.encoder.embed(f.modality, features, dim).forEach((row, i) => out.set(row, i * method.embeddingDim));
       writeFileAtomically(f.out, encodeNpy(out, [n, method.embeddingDim]));
       if (items) writeFileAtomically(f.out.replace(/\.npy$/, '') + '.items.npy', encodeNpy(items, [items.length]));
       console.log(`wrote ${f.out}: ${n} x ${method.embeddingDim}`);

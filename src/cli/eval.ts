@@ -11,7 +11,7 @@ import { groupRelevance, labelRelevance } from '../eval/relevance.js';
 import { comparisonTable, markdownTable, runResult, METRICS, serializeReport, writeReport, type MetricName, type SerializedReport } from '../eval/report.js';
 import type { Matrix32 } from '../eval/similarity.js';
 import { evaluateFully } from '../train/evaluate.js';
-import { loadRun } from '../train/load-run.js';
+import { loadRun } from '../runs/load.js';
 import { loadSplit } from '../train/split-data.js';
 
 const intList = z.string().transform((s, ctx) => {

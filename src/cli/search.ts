@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { buildIndex } from '../index/build.js';
 import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
 import { hnswDefaults, SearchIndex, type Filter } from '../index/search-index.js';
-import { loadRun } from '../train/load-run.js';
+import { loadRun } from '../runs/load.js';
 import { collect, nonNegativeInt, positiveInt } from './options.js';
 
 export function parseFilter(f: { labelsAny?: string; labelsAll?: string; where?: string[]; ids?: string }): Filter | undefined {

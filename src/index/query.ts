@@ -1,8 +1,6 @@
 // Turns what a user gives (raw features, an indexed item, raw text) into common-space query vectors.
-import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
-import type { LoadedRun } from '../train/load-run.js';
-import { embedRows } from './build.js';
+import type { EncodingRun } from '../runs/load.js';
 import { modelHash, type SearchIndex } from './search-index.js';
 
 /** `from` of a multi-modal query: an item's (or given features') modalities aggregated by the model. */
@@ -22,8 +20,8 @@ export interface QuerySpec {
 }
 
 /** Checks that the index was built by this run's model (same weights), or refuses with a clear message. */
-export function checkIndexMatchesRun(index: SearchIndex, run: LoadedRun): void {
-  if (index.manifest.dim !== run.method.embeddingDim) throw new UserError(`the index holds ${index.manifest.dim}-d embeddings, the run's model makes ${run.method.embeddingDim}-d (rebuild it with xmodal index)`);
+export function checkIndexMatchesRun(index: SearchIndex, run: EncodingRun): void {
+  if (index.manifest.dim !== run.encoder.embeddingDim) throw new UserError(`the index holds ${index.manifest.dim}-d embeddings, the run's model makes ${run.encoder.embeddingDim}-d (rebuild it with xmodal index)`);
   const hash = modelHash(run.dir);
   if (hash !== index.manifest.run.modelSha256) throw new UserError(`the index was built with another model (${index.manifest.run.modelSha256.slice(0, 12)}, this run's is ${hash.slice(0, 12)}): rebuild it with xmodal index`);
 }
@@ -46,9 +44,9 @@ export function acceptedInputs(index: SearchIndex, modality: string): string {
 }
 
 /** A multi-modal query: the item's stored embeddings, or the given features embedded, aggregated by the model. */
-function aggregateQuery(index: SearchIndex, run: LoadedRun | undefined, q: QuerySpec): Float32Array {
-  const method = run?.method;
-  if (!method?.aggregate) throw new UserError(`from: '${AGGREGATE}' needs the run that built the index, made by a method that aggregates modalities (agat)`);
+function aggregateQuery(index: SearchIndex, run: EncodingRun | undefined, q: QuerySpec): Float32Array {
+  const encoder = run?.encoder;
+  if (!encoder?.aggregate) throw new UserError(`from: '${AGGREGATE}' needs the run that built the index, made by a method that aggregates modalities (agat)`);
   if ((q.item !== undefined) === (q.features !== undefined)) throw new UserError(`from '${AGGREGATE}': give exactly one of item or features`);
   if (q.vector !== undefined || q.text !== undefined) throw new UserError(`from '${AGGREGATE}': vector and text are for one modality; give features (modality -> raw features)`);
   const embeddings: Record<string, Float32Array> = {};
@@ -61,16 +59,14 @@ function aggregateQuery(index: SearchIndex, run: LoadedRun | undefined, q: Query
       if (!spec) throw new UserError(`features.${m}: no modality '${m}' in this index (modalities: ${index.modalities.join(', ')})`);
       const raw = Float32Array.from(values);
       if (raw.length !== spec.inputDim || raw.some((v) => !Number.isFinite(v))) throw new UserError(`features.${m}: expected ${spec.inputDim} finite numbers, got ${raw.length} values`);
-      embeddings[m] = embedRows(method, m, raw, spec.inputDim)[0] as Float32Array;
+      embeddings[m] = encoder.embed(m, raw, spec.inputDim)[0] as Float32Array;
     }
     if (!Object.keys(embeddings).length) throw new UserError('features: give at least one modality');
   }
-  const dim = method.embeddingDim;
-  const out = tf.tidy(() => method.aggregate!(Object.fromEntries(Object.entries(embeddings).map(([m, v]) => [m, tf.tensor2d(v, [1, dim])])), {}).dataSync() as Float32Array);
-  return Float32Array.from(out);
+  return encoder.aggregate(embeddings);
 }
 
-export function queryVectors(index: SearchIndex, run: LoadedRun | undefined, specs: QuerySpec[]): Float32Array[] {
+export function queryVectors(index: SearchIndex, run: EncodingRun | undefined, specs: QuerySpec[]): Float32Array[] {
   return specs.map((q) => {
     if (q.from === AGGREGATE && !index.modalities.includes(AGGREGATE)) return aggregateQuery(index, run, q);
     if (q.features !== undefined) throw new UserError(`features: only for from '${AGGREGATE}' (multi-modal queries)`);
@@ -89,6 +85,6 @@ export function queryVectors(index: SearchIndex, run: LoadedRun | undefined, spe
       if (raw.some((v) => !Number.isFinite(v))) throw new UserError('vector: values must be finite numbers');
     }
     if (!run) throw new UserError('encoding a raw query needs the run that built the index');
-    return embedRows(run.method, q.from, raw, m.inputDim)[0] as Float32Array;
+    return run.encoder.embed(q.from, raw, m.inputDim)[0] as Float32Array;
   });
 }

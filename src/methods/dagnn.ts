@@ -146,8 +146,11 @@ class Dagnn extends TwoTower {
     return act(applyLinear(g.fc2, act(applyLinear(g.fc1, x))));
   }
 
-  configure(options: Record<string, unknown>): void {
-    this.o = parse({ ...this.o, ...options });
+  beginReconstruction(argOrder: 'paper' | 'official-code'): void {
+    // main.py calls train_model_incomplete(..., temp, gamma, alpha, beta) where the function expects (alpha, beta,
+    // temp, gamma): the class weight becomes tau, the adversarial weight gamma, tau alpha and gamma beta.
+    const o = this.o;
+    if (argOrder === 'official-code') this.o = parse({ ...o, alpha: o.tau, beta: o.gamma, tau: o.alpha, gamma: o.beta });
   }
 
   /** Modal reconstruction (methods.md 4.5): x_to = G(F_from(x_from)) in evaluation mode. */

@@ -61,8 +61,11 @@ export interface Method {
    * the selection split, so the method can choose its own settings there (the number of components, say).
    */
   fit?(data: FitData, score: () => Promise<number>): Promise<Record<string, unknown>>;
-  /** Changes loss hyper-parameters between training stages (validated like creation options). */
-  configure?(options: Record<string, unknown>): void;
+  /**
+   * Before the modal-reconstruction stage (methods with generators): `official-code` takes the stage's loss weights
+   * in the order the official main.py passes them, `paper` as the paper means them.
+   */
+  beginReconstruction?(argOrder: 'paper' | 'official-code'): void;
   /**
    * Evaluation-mode common embedding of items given by several modalities at once (multi-modal queries), for
    * methods that aggregate an item's modalities: from the items' embeddings (`embed` outputs, rows aligned across
@@ -96,7 +99,7 @@ export interface TrainingDefaults {
   beta2: number;
   weightDecay: number;
   /** constant (the official codes') or cosine: lr * (1 + cos(pi * progress)) / 2, decaying toward 0 over the run. */
-  lrSchedule?: 'constant' | 'cosine';
+  lrSchedule?: 'constant' | 'cosine' | undefined;
 }
 
 export interface MethodFactory<O extends Record<string, unknown> = Record<string, unknown>> {

@@ -1,4 +1,5 @@
-// The one object that holds a training run's knobs (nanoGPT style); recorded in the run directory.
+// The one object that holds a training run's knobs (nanoGPT style), and config.json: that object as a run
+// records it, with everything resolved (method options, training settings, data sets, versions).
 import { z } from 'zod';
 
 export const TrainConfigSchema = z.object({
@@ -49,7 +50,26 @@ export const TrainConfigSchema = z.object({
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** The learning rate at `progress` (0 at the first step, 1 at the end of the last epoch). */
-export function learningRateAt(lr: number, schedule: 'constant' | 'cosine' | undefined, progress: number): number {
-  return schedule === 'cosine' ? (lr * (1 + Math.cos(Math.PI * progress))) / 2 : lr;
-}
+const DatasetRefSchema = z.object({ path: z.string(), name: z.string(), sha256: z.string(), items: z.number().int().nonnegative() });
+
+/** config.json: the input above, resolved. Read back by resume, eval, index and serve. */
+export const RecordedConfigSchema = TrainConfigSchema.extend({
+  resolved: z.object({
+    options: z.record(z.string(), z.unknown()),
+    training: z.object({
+      epochs: z.number().int().positive(), batchSize: z.number().int().positive(), lr: z.number().positive(), beta1: z.number(), beta2: z.number(),
+      weightDecay: z.number(), lrSchedule: z.enum(['constant', 'cosine']).optional(),
+    }),
+    preset: z.string().nullable(),
+  }),
+  /** How the model was selected, in words (also in result.json). */
+  selection: z.string(),
+  dataset: DatasetRefSchema,
+  /** Transfer runs: the target domain's data set. */
+  targetDataset: DatasetRefSchema.optional(),
+  versions: z.object({ xmodal: z.string(), node: z.string(), tfjs: z.string() }),
+  /** Under selectOn=val: the items the model was selected on. */
+  valItems: z.array(z.number().int().nonnegative()).nullable(),
+});
+
+export type RecordedConfig = z.infer<typeof RecordedConfigSchema>;

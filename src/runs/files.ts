@@ -1,5 +1,6 @@
-// A run directory: config.json, artifacts.json (label graph, label vectors), metrics.jsonl (one line per epoch),
-// checkpoint/ (resume state, replaced atomically every epoch), best/ (the selected model), result.json/.md.
+// The files of a run directory, each read through its schema: config.json, artifacts.json (label graph, label
+// vectors), metrics.jsonl (one line per epoch), checkpoint/ (resume state, replaced atomically), best/ (the selected
+// model), result.json/.md.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -7,11 +8,32 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { Adam } from '../engine/adam.js';
 import type { Method } from '../methods/method.js';
-import type { RecordedConfig } from './trainer.js';
 import { writeDirectoryAtomicallySync, writeFileAtomically } from '../util/atomic-dir.js';
 import { readJsonFileAs } from '../util/read-file.js';
-import { TrainConfigSchema } from './config.js';
+import { RecordedConfigSchema, type RecordedConfig } from './config.js';
 import { readTensors, writeTensors, type NamedArray } from './tensor-file.js';
+
+// JSON has no NaN: a score that is undefined (no query had a relevant item) is written as null.
+const figure = z.number().nullable();
+
+const ScoresSchema = z.object({ metric: z.enum(['mAP', 'rSum']), scores: z.record(z.string(), figure), average: figure });
+
+/** One line of metrics.jsonl. */
+export const EpochRecordSchema = z.object({
+  epoch: z.number().int().positive(),
+  seconds: z.number().nonnegative(),
+  /** Mean loss terms per step. */
+  losses: z.record(z.string(), figure),
+  /**
+   * Validation (or, under selectOn=test, test) scores: mAP per direction and their mean (label protocol), or
+   * Recall@K per direction and their sum rSum (instance protocol of transfer runs).
+   */
+  selection: ScoresSchema.extend({ split: z.string() }),
+  /** Test scores when tracked; never used for selection under selectOn=val. */
+  test: ScoresSchema.optional(),
+  /** Set for epochs of a later stage (fit, modal reconstruction). */
+  stage: z.string().optional(),
+});
 
 export interface Scores {
   metric: 'mAP' | 'rSum';
@@ -23,14 +45,8 @@ export interface EpochRecord {
   epoch: number;
   seconds: number;
   losses: Record<string, number>;
-  /**
-   * Validation (or, under selectOn=test, test) scores: mAP per direction and their mean (label protocol), or
-   * Recall@K per direction and their sum rSum (instance protocol of transfer runs).
-   */
   selection: { split: string } & Scores;
-  /** Test scores when tracked; never used for selection under selectOn=val. */
   test?: Scores;
-  /** Set for epochs of a later stage (modal reconstruction). */
   stage?: string;
 }
 
@@ -41,18 +57,9 @@ export interface CheckpointMeta {
   step: number;
 }
 
-/** config.json as read back: the fields resume, eval, index and serve rely on are checked; the rest passes. */
-export const RecordedConfigFileSchema = TrainConfigSchema.extend({
-  resolved: z.object({ options: z.record(z.string(), z.unknown()), training: z.looseObject({ epochs: z.number(), batchSize: z.number(), lr: z.number() }), preset: z.string().nullable() }),
-  selection: z.string(),
-  dataset: z.object({ path: z.string(), name: z.string(), sha256: z.string(), items: z.number() }),
-  targetDataset: z.object({ path: z.string(), name: z.string(), sha256: z.string(), items: z.number() }).optional(),
-  valItems: z.array(z.number()).nullable(),
-}).loose();
-
 /** A run's config.json, checked (one line naming the file when it is corrupt). */
 export function readRecordedConfig(dir: string): RecordedConfig {
-  return readJsonFileAs(runPaths(dir).config, RecordedConfigFileSchema) as unknown as RecordedConfig;
+  return readJsonFileAs(runPaths(dir).config, RecordedConfigSchema);
 }
 
 // JSON has no -Infinity: a best score not yet set is written as null.
@@ -144,10 +151,20 @@ export function appendEpoch(dir: string, record: EpochRecord): void {
   appendFileSync(runPaths(dir).metrics, JSON.stringify(record) + '\n');
 }
 
+/** metrics.jsonl, each line checked (a NaN figure is written, and read back, as null). */
 export function readEpochs(dir: string): EpochRecord[] {
   const path = runPaths(dir).metrics;
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochRecord);
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line, i) => {
+    let parsed;
+    try {
+      parsed = EpochRecordSchema.safeParse(JSON.parse(line));
+    } catch {
+      throw new UserError(`${path}:${i + 1}: not JSON`);
+    }
+    if (!parsed.success) throw new UserError(`${path}:${i + 1}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    return parsed.data as EpochRecord;
+  });
 }
 
 export function truncateEpochs(dir: string, upTo: number): void {

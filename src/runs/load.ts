@@ -5,20 +5,48 @@ import { Dataset } from '../data/dataset.js';
 import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import '../methods/index.js';
-import type { Method } from '../methods/method.js';
+import type { Method, MethodContext } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
 import { readJsonFileAs } from '../util/read-file.js';
-import { BestMetaSchema, loadModelState, readRecordedConfig, runPaths } from './run-dir.js';
-import type { RecordedConfig } from './trainer.js';
+import type { RecordedConfig } from './config.js';
+import { encoderOf, type Encoder } from './encoder.js';
+import { BestMetaSchema, loadModelState, readRecordedConfig, runPaths } from './files.js';
 
 export interface LoadedRun {
   dir: string;
   config: RecordedConfig;
   dataset: Dataset;
+  /** The selected model (evaluation and embedding of whole splits). */
   method: Method;
+  /** The same model as index and serve use it. */
+  encoder: Encoder;
   bestEpoch: number;
   /** The selection score of the selected epoch (-Infinity when none was finite). */
   bestScore: number;
+}
+
+/** A run as index and serve use it: its model only through the encoder. */
+export type EncodingRun = Omit<LoadedRun, 'method'>;
+
+/**
+ * What a method is built from: the data set's modalities and labels, and label statistics (co-occurrence) from
+ * the training items, whatever modalities they have. Training and loading build it the same way.
+ */
+export function methodContext(ds: Dataset, trainItems: Int32Array, seed: number): MethodContext {
+  const labelEmbeddings = ds.labelEmbeddings();
+  return {
+    dims: Object.fromEntries(ds.manifest.modalities.map((m) => [m.name, m.dim])),
+    labelNames: ds.labelNames,
+    trainLabels: ds.labels(trainItems),
+    ...(labelEmbeddings ? { labelEmbeddings } : {}),
+    seed,
+  };
+}
+
+/** The run's method with its recorded configuration, freshly initialised. */
+export function createRecordedMethod(config: RecordedConfig, ds: Dataset, trainItems: Int32Array): Method {
+  const resolved = resolve(config.method, config.preset, config.resolved.options, config.resolved.training);
+  return create(resolved, methodContext(ds, trainItems, config.seed));
 }
 
 /**
@@ -33,17 +61,8 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   // A transfer run serves its target domain.
   const dataset = Dataset.open(dataDir ?? config.targetDataset?.path ?? config.dataset.path).verify();
   await initEngine();
-  const resolved = resolve(config.method, config.preset, config.resolved.options, config.resolved.training);
-  const trainLabels = dataset.labels(dataset.split('train'));
-  const labelEmbeddings = dataset.labelEmbeddings();
-  const method = create(resolved, {
-    dims: Object.fromEntries(dataset.manifest.modalities.map((m) => [m.name, m.dim])),
-    labelNames: dataset.labelNames,
-    trainLabels,
-    ...(labelEmbeddings ? { labelEmbeddings } : {}),
-    seed: config.seed,
-  });
+  const method = createRecordedMethod(config, dataset, dataset.split('train'));
   loadModelState(method, paths.best);
   const meta = readJsonFileAs(join(paths.best, 'meta.json'), BestMetaSchema);
-  return { dir, config, dataset, method, bestEpoch: meta.epoch, bestScore: meta.score };
+  return { dir, config, dataset, method, encoder: encoderOf(method), bestEpoch: meta.epoch, bestScore: meta.score };
 }

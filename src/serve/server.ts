@@ -4,10 +4,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { embedRows } from '../index/build.js';
 import { acceptedInputs, queryVectors } from '../index/query.js';
 import type { NewItem, SearchIndex } from '../index/search-index.js';
-import type { LoadedRun } from '../train/load-run.js';
+import type { EncodingRun } from '../runs/load.js';
 import { GroupCommit } from '../util/group-commit.js';
 import { VERSION } from '../version.js';
 import { Metrics } from './metrics.js';
@@ -16,7 +15,7 @@ import { AddBodySchema, describeZodError, openApiDocument, SearchBodySchema, typ
 
 export interface ServeOptions {
   index: SearchIndex;
-  run: LoadedRun | undefined;
+  run: EncodingRun | undefined;
   /** Bearer token for write endpoints; none: the service is read-only. */
   token?: string | undefined;
   /**
@@ -118,7 +117,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
         if (!spec) throw new HttpError(400, `features.${m}: no modality '${m}' in this index (modalities: ${index.modalities.join(', ')})`);
         const raw = Float32Array.from(item.features[m] as number[]);
         if (raw.length !== spec.inputDim) throw new HttpError(400, `features.${m}: ${raw.length} values, the encoder takes ${spec.inputDim}`);
-        embeddings[m] = embedRows(o.run!.method, m, raw, spec.inputDim)[0] as Float32Array;
+        embeddings[m] = o.run!.encoder.embed(m, raw, spec.inputDim)[0] as Float32Array;
       }
       return { id: item.id, labels: item.labels, metadata: item.metadata, embeddings };
     });

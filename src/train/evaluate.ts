@@ -4,7 +4,7 @@ import { evaluateCrossModal, evaluateInstances, type CrossModalResult } from '..
 import type { RetrievalOptions } from '../eval/metrics.js';
 import type { Matrix32 } from '../eval/similarity.js';
 import type { Method } from '../methods/method.js';
-import type { Scores } from './run-dir.js';
+import type { Scores } from '../runs/files.js';
 import { aggregateSplit, embedSplit, type SplitData } from './split-data.js';
 
 /** Every ordered pair of the method's modalities: two directions for two modalities, K(K-1) for K. */

@@ -36,7 +36,7 @@ export function loadSplit(ds: Dataset, indices: Int32Array, modalities: string[]
   return { items: keep, features, present: presence, dims, labels: ds.labels(keep), classes: ds.labelNames.length, skipped: indices.length - keep.length };
 }
 
-function rows(data: Float32Array, dim: number, positions: ArrayLike<number>): Float32Array {
+export function rows(data: Float32Array, dim: number, positions: ArrayLike<number>): Float32Array {
   const out = new Float32Array(positions.length * dim);
   for (let k = 0; k < positions.length; k++) {
     const p = positions[k] as number;
@@ -167,36 +167,4 @@ export function aggregateSplit(method: Method, split: SplitData, embeddings: Rec
     tf.dispose([emb, ...Object.values(x)]);
   }
   return { rows: n, cols: method.embeddingDim, data };
-}
-
-/**
- * Modal reconstruction (methods.md 4.5): each missing feature generated from the item's other modality by the
- * method's generators (evaluation mode, no gradient). Returns the completed split and the positions of complete,
- * first-modality-only and second-modality-only items.
- */
-export function reconstructMissing(method: Method, split: SplitData): { split: SplitData; pools: [number[], number[], number[]] } {
-  if (!method.generate) throw new Error(`${method.name} has no generators to reconstruct missing modalities`);
-  const [a, b] = method.modalities as [string, string];
-  const pa = split.present[a] as Uint8Array;
-  const pb = split.present[b] as Uint8Array;
-  const pools: [number[], number[], number[]] = [[], [], []];
-  for (let k = 0; k < split.items.length; k++) {
-    if (pa[k] && pb[k]) pools[0].push(k);
-    else if (pa[k]) pools[1].push(k);
-    else if (pb[k]) pools[2].push(k);
-  }
-  const features = { ...split.features, [a]: (split.features[a] as Float32Array).slice(), [b]: (split.features[b] as Float32Array).slice() };
-  const fill = (from: string, to: string, positions: number[]) => {
-    if (!positions.length) return;
-    const dFrom = split.dims[from] as number;
-    const dTo = split.dims[to] as number;
-    const generated = tf.tidy(() => method.generate!(from, to, tf.tensor2d(rows(split.features[from] as Float32Array, dFrom, positions), [positions.length, dFrom])));
-    const data = generated.dataSync() as Float32Array;
-    generated.dispose();
-    positions.forEach((p, i) => (features[to] as Float32Array).set(data.subarray(i * dTo, (i + 1) * dTo), p * dTo));
-  };
-  fill(a, b, pools[1]);
-  fill(b, a, pools[2]);
-  const all = new Uint8Array(split.items.length).fill(1);
-  return { split: { ...split, features, present: { ...split.present, [a]: all, [b]: all } }, pools };
 }

@@ -5,7 +5,7 @@ import { Dataset } from '../../src/data/dataset.js';
 import { buildIndex } from '../../src/index/build.js';
 import { queryVectors } from '../../src/index/query.js';
 import { createServer } from '../../src/serve/server.js';
-import { loadRun } from '../../src/train/load-run.js';
+import { loadRun } from '../../src/runs/load.js';
 import { aggregateSplit, loadSplit } from '../../src/train/split-data.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { buildIndex } from '../../src/index/build.js';
 import { createServer } from '../../src/serve/server.js';
-import { loadRun } from '../../src/train/load-run.js';
+import { loadRun } from '../../src/runs/load.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';

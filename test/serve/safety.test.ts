@@ -12,7 +12,7 @@ import { SearchIndex } from '../../src/index/search-index.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { SECURITY_HEADERS } from '../../src/serve/page.js';
 import { createServer } from '../../src/serve/server.js';
-import { loadRun } from '../../src/train/load-run.js';
+import { loadRun } from '../../src/runs/load.js';
 import { train } from '../../src/train/trainer.js';
 import { GroupCommit } from '../../src/util/group-commit.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -5,7 +5,7 @@ import { buildIndex } from '../../src/index/build.js';
 import { checkIndexMatchesRun } from '../../src/index/query.js';
 import { SearchIndex } from '../../src/index/search-index.js';
 import { createServer } from '../../src/serve/server.js';
-import { loadRun } from '../../src/train/load-run.js';
+import { loadRun } from '../../src/runs/load.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { synthesize, synthDefaults } from '../../src/data/synth.js';
 import { writeDataset } from '../../src/data/writer.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { loadRun } from '../../src/train/load-run.js';
+import { loadRun } from '../../src/runs/load.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';
@@ -56,6 +56,18 @@ test('labels that cannot train are refused at start, not after every epoch', asy
     s.labels.data.fill(0, 40 * 3, 50 * 3);
   });
   await assert.rejects(train({ ...tiny, data: noVal, out: join(dir, 'r2') }), /no validation item has a label/);
+});
+
+test('--reconstruct for a method without generators is refused at start, before any epoch', async () => {
+  const dir = tempDir();
+  const data = dataset(dir, 'd');
+  const reconstruct = { epochs: 1, lr: 1e-7, optimizer: 'sgd' as const, argOrder: 'paper' as const };
+  const epochs: number[] = [];
+  await assert.rejects(train({ method: 'dscmr', epochs: 2, batchSize: 20, data, out: join(dir, 'r'), reconstruct }, { onEvent: (e) => e.type === 'epoch' && epochs.push(e.record.epoch) }),
+    /^UserError: --reconstruct: dscmr has no generators/);
+  assert.deepEqual(epochs, []);
+  assert.equal(existsSync(join(dir, 'r', 'config.json')), false);
+  oneLine(xmodal('train', '--method', 'cca', '--data', data, '--out', join(dir, 'r2'), '--reconstruct'), /--reconstruct: cca has no generators/);
 });
 
 test('a data set without a test split trains with a note saying so, and no result.json', () => {

@@ -7,7 +7,7 @@ import { splitDomains } from '../../src/data/domains.js';
 import { synthDefaults, synthesize } from '../../src/data/synth.js';
 import { writeDataset, type DatasetSpec } from '../../src/data/writer.js';
 import { UserError } from '../../src/errors.js';
-import { readTensors } from '../../src/train/tensor-file.js';
+import { readTensors } from '../../src/runs/tensor-file.js';
 import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 
