@@ -20,21 +20,27 @@ import { existsSync } from 'node:fs';
 import { dropModalities } from '../data/drop.js';
 import { splitDomains } from '../data/domains.js';
 import { checkSpec } from '../data/writer.js';
-import { collect, nonNegativeInt, nonNegativeNumber, numberMap, positiveInt } from './options.js';
+import { z } from 'zod';
+import { collect, flag, fraction, nonNegativeInt, nonNegativeNumber, num, numberMap, parseFlags, positiveInt } from './options.js';
 
-interface WriteFlags {
-  out: string;
-  force?: boolean;
-  allowNonfinite?: boolean;
-  name?: string;
-  labelEmbeddings?: string;
-  labelEmbeddingsSource?: string;
-  drop?: string;
-  dropSeed?: string;
-  valFraction?: string;
-  maxLabels?: string;
-  allowOverlappingSplits?: boolean;
-}
+/** The flags every command that writes a data set takes. */
+const WriteFlagsSchema = z.object({
+  out: z.string(),
+  force: flag,
+  allowNonfinite: flag,
+  name: z.string().optional(),
+  labelEmbeddings: z.string().optional(),
+  labelEmbeddingsSource: z.string().optional(),
+  drop: numberMap.optional(),
+  dropSeed: nonNegativeInt.default(0),
+  valFraction: fraction.optional(),
+  maxLabels: positiveInt.default(MAX_LABELS),
+  allowOverlappingSplits: flag,
+});
+type WriteFlags = z.infer<typeof WriteFlagsSchema>;
+
+/** A command's own flags with the write flags. */
+const withWrite = <T extends z.ZodRawShape>(shape: T) => WriteFlagsSchema.extend(shape);
 
 /** Importers' notes on what they decided for the user (a header skipped, variables left out): on stderr. */
 const warn = (message: string) => console.error(`xmodal: note: ${message}`);
@@ -54,29 +60,26 @@ function withWriteFlags(command: Command): Command {
     .option('--allow-overlapping-splits', 'accept train, val and test sharing items (sanity checks only; validate still reports it)');
 }
 
-const maxLabelsOf = (flags: WriteFlags) => (flags.maxLabels !== undefined ? positiveInt('--max-labels', flags.maxLabels) : MAX_LABELS);
-
 /** --val-fraction: a val split carved from train, so that --drop (which only touches train) leaves it complete. */
-function carveVal(spec: DatasetSpec, fraction: number, seed: number): DatasetSpec {
-  if (!(fraction > 0 && fraction < 1)) throw new UserError('--val-fraction must lie strictly between 0 and 1');
+function carveVal(spec: DatasetSpec, share: number, seed: number): DatasetSpec {
   const train = spec.splits.train;
   if (!train) throw new UserError('--val-fraction: the data set has no train split to carve validation from');
   if (spec.splits.val) throw new UserError('--val-fraction: the data set already has a val split');
   const C = spec.labels.names.length;
-  const carved = carveValidation(train, spec.labels.data, C, fraction, seed);
+  const carved = carveValidation(train, spec.labels.data, C, share, seed);
   return { ...spec, splits: { ...spec.splits, train: carved.train, val: carved.val } };
 }
 
 async function save(input: DatasetSpec, flags: WriteFlags): Promise<void> {
-  const seed = nonNegativeInt('--drop-seed', flags.dropSeed ?? '0');
-  const carved = flags.valFraction !== undefined ? carveVal(input, Number(flags.valFraction), seed) : input;
-  const spec = flags.drop ? dropModalities(carved, numberMap('--drop', flags.drop), seed) : carved;
+  const seed = flags.dropSeed;
+  const carved = flags.valFraction !== undefined ? carveVal(input, flags.valFraction, seed) : input;
+  const spec = flags.drop ? dropModalities(carved, flags.drop, seed) : carved;
   if (flags.name) spec.name = flags.name;
   if (flags.labelEmbeddings) {
     const m = await readMatrix(flags.labelEmbeddings);
     spec.labelEmbeddings = { data: Float32Array.from(m.values), dim: m.cols, source: flags.labelEmbeddingsSource ?? basename(m.source) };
   }
-  const manifest = writeDataset(flags.out, spec, { force: flags.force ?? false, allowNonfinite: flags.allowNonfinite ?? false, maxLabels: maxLabelsOf(flags), allowOverlappingSplits: flags.allowOverlappingSplits ?? false });
+  const manifest = writeDataset(flags.out, spec, { force: flags.force, allowNonfinite: flags.allowNonfinite, maxLabels: flags.maxLabels, allowOverlappingSplits: flags.allowOverlappingSplits });
   const splits = Object.entries(manifest.splits).map(([k, v]) => `${k} ${v.count}`).join(', ');
   const modalities = manifest.modalities.map((m) => `${m.name} ${m.dim}-d`).join(', ');
   console.log(`wrote ${flags.out}: ${manifest.items} items (${splits}); ${modalities}; ${manifest.labels.names.length} labels`);
@@ -88,14 +91,18 @@ export function registerData(program: Command): void {
   withWriteFlags(imp.command('wikipedia <dir>').description('the Wikipedia benchmark layout: raw_features.mat, *_txt_img_cat.list, categories.list'))
     .option('--image-var <train,test>', 'MAT variables of the image features', 'I_tr,I_te')
     .option('--text-var <train,test>', 'MAT variables of the text features', 'T_tr,T_te')
-    .action(async (dir: string, flags: WriteFlags & { imageVar: string; textVar: string }) =>
-      save(await importWikipedia(dir, { imageVars: parseVarPair('--image-var', flags.imageVar), textVars: parseVarPair('--text-var', flags.textVar), warn }), flags));
+    .action(async (dir: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(withWrite({ imageVar: z.string(), textVar: z.string() }), raw);
+      await save(await importWikipedia(dir, { imageVars: parseVarPair('--image-var', flags.imageVar), textVars: parseVarPair('--text-var', flags.textVar), warn }), flags);
+    });
 
   withWriteFlags(imp.command('layout <dir>').description('research split files: {train,test}_{img,txt,lab}.mat (GNN4CMR/ALGCN) or *_img_lab.mat class indices (DSCMR)'))
     .option('--partial', 'accept missing image or text files: those items lack that modality')
     .option('--label-names <file|list>', 'label names, one per line or comma-separated')
-    .action(async (dir: string, flags: WriteFlags & { partial?: boolean; labelNames?: string }) =>
-      save(await importLayout(dir, { partial: flags.partial ?? false, maxLabels: maxLabelsOf(flags), ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags));
+    .action(async (dir: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(withWrite({ partial: flag, labelNames: z.string().optional() }), raw);
+      await save(await importLayout(dir, { partial: flags.partial, maxLabels: flags.maxLabels, ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}) }), flags);
+    });
 
   withWriteFlags(imp.command('arrays').description('one matrix file per modality (.mat variable, .npy, .csv, .tsv) and one for labels'))
     .requiredOption('--modality <name=file[:var]>', 'a modality and its matrix (repeat for each)', collect)
@@ -104,29 +111,33 @@ export function registerData(program: Command): void {
     .option('--split <name=start:end|name=file>', 'a split as an item range or an index file (repeat); default: seeded train/test', collect)
     .option('--test-fraction <f>', 'test share of the default split', '0.2')
     .option('--seed <n>', 'seed of the default split', '0')
-    .action(async (flags: WriteFlags & { modality: string[]; labels: string; labelNames?: string; split?: string[]; testFraction: string; seed: string }) =>
-      save(await importArrays({
+    .action(async (raw: Record<string, unknown>) => {
+      const flags = parseFlags(withWrite({ modality: z.array(z.string()), labels: z.string(), labelNames: z.string().optional(), split: z.array(z.string()).optional(), testFraction: fraction, seed: nonNegativeInt }), raw);
+      await save(await importArrays({
         modalities: flags.modality,
         labels: flags.labels,
         ...(flags.labelNames ? { labelNames: flags.labelNames } : {}),
         ...(flags.split ? { splits: flags.split } : {}),
-        testFraction: Number(flags.testFraction),
-        seed: nonNegativeInt('--seed', flags.seed),
-        maxLabels: maxLabelsOf(flags),
+        testFraction: flags.testFraction,
+        seed: flags.seed,
+        maxLabels: flags.maxLabels,
         warn,
-      }), flags));
+      }), flags);
+    });
 
   withWriteFlags(imp.command('jsonl <file>').description('one JSON object per item: numeric arrays as modalities, "labels", "split", "id", "meta"'))
     .option('--label-names <file|list>', 'label names, one per line or comma-separated (default: the names found, sorted)')
     .option('--test-fraction <f>', 'when no line has a "split" field: this share of the items becomes the test split (stratified, seeded)', '0')
     .option('--seed <n>', 'seed of --test-fraction', '0')
-    .action(async (file: string, flags: WriteFlags & { labelNames?: string; testFraction: string; seed: string }) =>
-      save(importJsonl(file, {
+    .action(async (file: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(withWrite({ labelNames: z.string().optional(), testFraction: num(z.number().min(0).lt(1)), seed: nonNegativeInt }), raw);
+      await save(importJsonl(file, {
         ...(flags.labelNames ? { labelNames: parseLabelNames(flags.labelNames) } : {}),
-        testFraction: nonNegativeNumber('--test-fraction', flags.testFraction),
-        seed: nonNegativeInt('--seed', flags.seed),
+        testFraction: flags.testFraction,
+        seed: flags.seed,
         warn,
-      }), flags));
+      }), flags);
+    });
 
   withWriteFlags(program.command('synth').description('generate a labelled K-modal data set for tests and demos (labels drawn from a real label matrix)'))
     .option('--items <n>', 'number of items', String(synthDefaults.items))
@@ -136,18 +147,10 @@ export function registerData(program: Command): void {
     .option('--seed <n>', 'random seed', String(synthDefaults.seed))
     .option('--labels-from <file[:var]>', 'label matrix to draw label sets from (default: MIRFlickr-25K, 24 labels)')
     .option('--label-names <file|list>', 'names of the labels in --labels-from')
-    .action(async (flags: WriteFlags & { items: string; modalities: string; noise: string; missing: string; seed: string; labelsFrom?: string; labelNames?: string }) => {
+    .action(async (raw: Record<string, unknown>) => {
+      const flags = parseFlags(withWrite({ items: positiveInt, modalities: numberMap, noise: nonNegativeNumber, missing: numberMap, seed: nonNegativeInt, labelsFrom: z.string().optional(), labelNames: z.string().optional() }), raw);
       const labelSource = flags.labelsFrom ? await labelMatrixFrom(flags.labelsFrom, flags.labelNames ? parseLabelNames(flags.labelNames) : undefined) : await mirflickrLabels();
-      await save(synthesize({
-        ...synthDefaults,
-        items: positiveInt('--items', flags.items),
-        modalities: numberMap('--modalities', flags.modalities),
-        noise: nonNegativeNumber('--noise', flags.noise),
-        missing: numberMap('--missing', flags.missing),
-        seed: nonNegativeInt('--seed', flags.seed),
-        labelSource,
-        name: 'synthetic',
-      }), flags);
+      await save(synthesize({ ...synthDefaults, items: flags.items, modalities: flags.modalities, noise: flags.noise, missing: flags.missing, seed: flags.seed, labelSource, name: 'synthetic' }), flags);
     });
 
   program.command('split-domains <dir>').description('a transfer scenario: source and target data sets split by label or at random, target features optionally shifted')
@@ -158,12 +161,13 @@ export function registerData(program: Command): void {
     .requiredOption('--source-out <dir>', 'where to write the source domain')
     .requiredOption('--target-out <dir>', 'where to write the target domain')
     .option('--force', 'replace existing directories')
-    .action((dir: string, flags: { targetLabels?: string; targetShare?: string; shift: string; seed: string; sourceOut: string; targetOut: string; force?: boolean }) => {
+    .action((dir: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(z.object({ targetLabels: z.string().optional(), targetShare: fraction.optional(), shift: nonNegativeNumber, seed: nonNegativeInt, sourceOut: z.string(), targetOut: z.string(), force: flag }), raw);
       const { source, target } = splitDomains(Dataset.open(dir), {
         ...(flags.targetLabels !== undefined ? { targetLabels: parseLabelNames(flags.targetLabels) } : {}),
-        ...(flags.targetShare !== undefined ? { targetShare: Number(flags.targetShare) } : {}),
-        shift: nonNegativeNumber('--shift', flags.shift),
-        seed: nonNegativeInt('--seed', flags.seed),
+        ...(flags.targetShare !== undefined ? { targetShare: flags.targetShare } : {}),
+        shift: flags.shift,
+        seed: flags.seed,
       });
       // Both checked before either is written, so a bad scenario leaves nothing behind.
       checkSpec(source);
@@ -172,7 +176,7 @@ export function registerData(program: Command): void {
         if (!flags.force && existsSync(out)) throw new UserError(`${out}: already exists (use --force to replace it)`);
       }
       for (const [out, spec] of [[flags.sourceOut, source], [flags.targetOut, target]] as const) {
-        writeDataset(out, spec, { force: Boolean(flags.force) });
+        writeDataset(out, spec, { force: flags.force });
         console.log(`wrote ${out}: ${spec.labels.data.length / spec.labels.names.length} items (${Object.entries(spec.splits).map(([k, v]) => `${k} ${v.length}`).join(', ')})`);
       }
     });

@@ -13,6 +13,7 @@ import type { Matrix32 } from '../eval/similarity.js';
 import { evaluateFully } from '../train/evaluate.js';
 import { loadRun } from '../runs/load.js';
 import { loadSplit } from '../train/split-data.js';
+import { flag, parseFlags } from './options.js';
 
 const intList = z.string().transform((s, ctx) => {
   const values = s.split(',').map((x) => Number(x.trim()));
@@ -35,7 +36,7 @@ const EvalOptions = z.object({
   k: intList,
   recallK: intList,
   mapAtKDenominator: z.enum(['retrieved', 'min-k-r']),
-  excludePaired: z.boolean().default(false),
+  excludePaired: flag,
   metric: z.string().transform((s, ctx) => {
     const names = s.split(',').map((x) => x.trim()).filter(Boolean);
     const bad = names.filter((n) => !(METRICS as readonly string[]).includes(n));
@@ -45,25 +46,15 @@ const EvalOptions = z.object({
     }
     return names as MetricName[];
   }),
-  json: z.boolean().default(false),
+  json: flag,
   report: z.string().optional(),
-  force: z.boolean().default(false),
+  force: flag,
   title: z.string().optional(),
   compare: z.array(z.string()).optional(),
   split: z.string().default('test'),
   data: z.string().optional(),
 });
 type EvalOptions = z.infer<typeof EvalOptions>;
-
-function parseOptions(raw: unknown): EvalOptions {
-  const parsed = EvalOptions.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const flag = String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    throw new UserError(`--${flag}: ${issue?.message}`);
-  }
-  return parsed.data;
-}
 
 function toF32(m: Matrix): Matrix32 {
   return { rows: m.rows, cols: m.cols, data: m.values instanceof Float32Array ? m.values : Float32Array.from(m.values) };
@@ -183,5 +174,5 @@ export function registerEval(program: Command): void {
     .option('--force', 'replace an existing --report directory')
     .option('--title <text>', 'report title')
     .option('--compare <results...>', 'side-by-side table of saved results (result.json files, report or run directories)')
-    .action(async (runDir: string | undefined, raw: Record<string, unknown>) => run(parseOptions(raw), runDir));
+    .action(async (runDir: string | undefined, raw: Record<string, unknown>) => run(parseFlags(EvalOptions, raw), runDir));
 }

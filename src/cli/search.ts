@@ -8,14 +8,30 @@ import { buildIndex } from '../index/build.js';
 import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
 import { hnswDefaults, SearchIndex, type Filter } from '../index/search-index.js';
 import { loadRun } from '../runs/load.js';
-import { collect, nonNegativeInt, positiveInt } from './options.js';
+import { z } from 'zod';
+import { collect, flag, list, nonNegativeInt, parseFlags, positiveInt } from './options.js';
 
-export function parseFilter(f: { labelsAny?: string; labelsAll?: string; where?: string[]; ids?: string }): Filter | undefined {
+const SearchFlagsSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  vector: z.string().optional(),
+  item: z.string().optional(),
+  text: z.string().optional(),
+  k: positiveInt,
+  offset: nonNegativeInt,
+  labelsAny: list.optional(),
+  labelsAll: list.optional(),
+  where: z.array(z.string()).optional(),
+  ids: list.optional(),
+  run: z.string().optional(),
+  json: flag,
+});
+
+export function parseFilter(f: { labelsAny?: string[] | undefined; labelsAll?: string[] | undefined; where?: string[] | undefined; ids?: string[] | undefined }): Filter | undefined {
   const filter: Filter = {};
-  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-  if (f.labelsAny) filter.labelsAny = list(f.labelsAny);
-  if (f.labelsAll) filter.labelsAll = list(f.labelsAll);
-  if (f.ids) filter.ids = list(f.ids);
+  if (f.labelsAny) filter.labelsAny = f.labelsAny;
+  if (f.labelsAll) filter.labelsAll = f.labelsAll;
+  if (f.ids) filter.ids = f.ids;
   for (const w of f.where ?? []) {
     const eq = w.indexOf('=');
     if (eq <= 0) throw new UserError(`--where '${w}': expected FIELD=VALUE`);
@@ -41,7 +57,8 @@ export function registerSearch(program: Command): void {
     .option('--split <name>', 'index only this split (default: every item)')
     .option('--engine <kind>', 'exact (default) or hnsw (usearch, f16)', 'exact')
     .option('--force', 'replace an existing index directory')
-    .action(async (first: string, second: string | undefined, f: { out?: string; data?: string; split?: string; engine: string; force?: boolean }) => {
+    .action(async (first: string, second: string | undefined, raw: Record<string, unknown>) => {
+      const f = parseFlags(z.object({ out: z.string().optional(), data: z.string().optional(), split: z.string().optional(), engine: z.enum(['exact', 'hnsw']), force: flag }), raw);
       await initEngine();
       if (first === 'optimize') {
         if (!second) throw new UserError('xmodal index optimize INDEX: name the index directory');
@@ -52,11 +69,10 @@ export function registerSearch(program: Command): void {
         return;
       }
       if (!f.out) throw new UserError('--out is required to build an index');
-      if (f.engine !== 'exact' && f.engine !== 'hnsw') throw new UserError(`--engine: '${f.engine}' is not exact or hnsw`);
       const run = await loadRun(first, f.data);
       const started = performance.now();
       const index = buildIndex(run, { engine: f.engine, hnsw: hnswDefaults, ...(f.split ? { split: f.split } : {}) });
-      await index.save(f.out, f.force ?? false);
+      await index.save(f.out, f.force);
       console.log(`wrote ${f.out}: ${index.size} items, ${index.modalities.join(' + ')}, ${f.engine} engine, ${((performance.now() - started) / 1000).toFixed(1)} s`);
       run.method.dispose();
     });
@@ -76,7 +92,8 @@ export function registerSearch(program: Command): void {
     .option('--ids <list>', 'only these item ids')
     .option('--run <dir>', 'the run that built the index (default: the one it records)')
     .option('--json', 'print JSON')
-    .action(async (dir: string, f: { from: string; to: string; vector?: string; item?: string; text?: string; k: string; offset: string; labelsAny?: string; labelsAll?: string; where?: string[]; ids?: string; run?: string; json?: boolean }) => {
+    .action(async (dir: string, raw: Record<string, unknown>) => {
+      const f = parseFlags(SearchFlagsSchema, raw);
       await initEngine({ quiet: true });
       const { index, run } = await openIndex(dir, f.run);
       const specs = [];
@@ -88,7 +105,7 @@ export function registerSearch(program: Command): void {
       const joined = new Float32Array(vectors.length * index.manifest.dim);
       vectors.forEach((v, i) => joined.set(v, i * index.manifest.dim));
       const filter = parseFilter(f);
-      const results = index.search(f.to, joined, { k: positiveInt('-k', f.k), offset: nonNegativeInt('--offset', f.offset), ...(filter ? { filter } : {}) });
+      const results = index.search(f.to, joined, { k: f.k, offset: f.offset, ...(filter ? { filter } : {}) });
       if (f.json) console.log(JSON.stringify(results, null, 2));
       else results.forEach((hits, q) => {
         if (results.length > 1) console.log(`query ${q + 1}:`);

@@ -3,7 +3,17 @@ import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import { createServer } from '../serve/server.js';
 import { openIndex } from './search.js';
-import { nonNegativeInt } from './options.js';
+import { z } from 'zod';
+import { flag, num, parseFlags } from './options.js';
+
+const NOT_A_PORT = 'not a port (0-65535; 0 picks a free one)';
+const ServeFlagsSchema = z.object({
+  host: z.string(),
+  port: num(z.number({ error: NOT_A_PORT }).int(NOT_A_PORT).min(0, NOT_A_PORT).max(65535, NOT_A_PORT)),
+  token: z.string().optional(),
+  run: z.string().optional(),
+  log: flag,
+});
 
 export function registerServe(program: Command): void {
   program.command('serve <index>')
@@ -13,9 +23,9 @@ export function registerServe(program: Command): void {
     .option('--token <token>', 'bearer token that allows POST /items and DELETE /items/:id (or XMODAL_TOKEN); none: read-only')
     .option('--run <dir>', 'the run that built the index (default: the one it records)')
     .option('--log', 'log every request (JSON lines)')
-    .action(async (dir: string, f: { host: string; port: string; token?: string; run?: string; log?: boolean }) => {
-      const port = nonNegativeInt('--port', f.port);
-      if (port > 65535) throw new UserError(`--port: ${port} is not a port (0-65535; 0 picks a free one)`);
+    .action(async (dir: string, raw: Record<string, unknown>) => {
+      const f = parseFlags(ServeFlagsSchema, raw);
+      const port = f.port;
       const token = f.token ?? process.env.XMODAL_TOKEN;
       if (token !== undefined && token.length < 8) throw new UserError('--token: use at least 8 characters');
       await initEngine({ quiet: true });
@@ -25,7 +35,7 @@ export function registerServe(program: Command): void {
         index.compactIfWasteful();
         await index.save(dir, true);
       };
-      const app = createServer({ index, run, token, logger: f.log ?? false, onWrite });
+      const app = createServer({ index, run, token, logger: f.log, onWrite });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port });

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { train } from '../train/trainer.js';
-import { collect, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt } from './options.js';
+import { z } from 'zod';
+import { ReconstructSchema, TrainConfigSchema } from '../runs/config.js';
+import { collect, flag, flagName, num, parseFlags } from './options.js';
 import { trainReporter } from './progress.js';
 
 /** "--option key=value": numbers and booleans are parsed, lists are comma-separated strings. */
@@ -18,40 +20,42 @@ export function parseMethodOptions(pairs: string[]): Record<string, unknown> {
   return out;
 }
 
-interface TrainFlags {
-  method: string;
-  data?: string;
-  source?: string;
-  target?: string;
-  out: string;
-  preset?: string;
-  option?: string[];
-  epochs?: string;
-  batchSize?: string;
-  lr?: string;
-  lrSchedule?: string;
-  seed: string;
-  selectOn: string;
-  valFraction: string;
-  trackTest?: boolean;
-  refit?: boolean;
-  missing: string;
-  reconstruct?: boolean;
-  reconstructEpochs: string;
-  reconstructLr: string;
-  reconstructOptimizer: string;
-  reconstructArgOrder: string;
-  resume?: boolean;
-  checkpointSeconds?: string;
-  force?: boolean;
-  json?: boolean;
-}
+const config = TrainConfigSchema.shape;
+const reconstruct = ReconstructSchema.shape;
+
+/** The flags of xmodal train: each numeric one checked by the schema of the setting it feeds. */
+const TrainFlagsSchema = z.object({
+  method: z.string().optional(),
+  data: z.string().optional(),
+  source: z.string().optional(),
+  target: z.string().optional(),
+  out: z.string(),
+  preset: z.string().optional(),
+  option: z.array(z.string()).default([]),
+  epochs: num(config.epochs),
+  batchSize: num(config.batchSize),
+  lr: num(config.lr),
+  lrSchedule: config.lrSchedule,
+  seed: num(config.seed),
+  selectOn: config.selectOn,
+  valFraction: num(config.valFraction),
+  trackTest: flag,
+  refit: flag,
+  missing: config.missing,
+  reconstruct: flag,
+  reconstructEpochs: num(reconstruct.epochs),
+  reconstructLr: num(reconstruct.lr),
+  reconstructOptimizer: reconstruct.optimizer,
+  reconstructArgOrder: reconstruct.argOrder,
+  resume: flag,
+  checkpointSeconds: num(config.checkpointSeconds.optional()),
+  force: flag,
+  json: flag,
+});
 
 /** With --resume a run continues with the settings it recorded; these may only be given to start a run. */
 const FIXED_ON_RESUME = ['method', 'data', 'source', 'target', 'preset', 'option', 'epochs', 'batchSize', 'lr', 'lrSchedule', 'seed', 'selectOn', 'valFraction', 'trackTest', 'refit', 'missing',
   'reconstruct', 'reconstructEpochs', 'reconstructLr', 'reconstructOptimizer', 'reconstructArgOrder', 'force'] as const;
-
-const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function registerTrain(program: Command): void {
   program.command('train')
@@ -82,46 +86,36 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-seconds <s>', 'write the resume checkpoint when this many seconds passed since the last one (default 60; also after the last epoch)')
     .option('--force', 'replace an existing run directory')
     .option('--json', 'NDJSON events on stdout instead of progress')
-    .action(async (f: TrainFlags, command: Command) => {
-      const checkpointSeconds = f.checkpointSeconds !== undefined ? { checkpointSeconds: nonNegativeNumber('--checkpoint-seconds', f.checkpointSeconds) } : {};
+    .action(async (raw: Record<string, unknown>, command: Command) => {
+      const f = parseFlags(TrainFlagsSchema, raw);
+      const checkpointSeconds = f.checkpointSeconds !== undefined ? { checkpointSeconds: f.checkpointSeconds } : {};
       if (f.resume) {
         const given = FIXED_ON_RESUME.filter((key) => command.getOptionValueSource(key) === 'cli');
         if (given.length) throw new UserError(`${given.map(flagName).join(', ')}: not taken with --resume (the run continues with the settings in ${f.out}/config.json; start a new run with --force to change them)`);
-        await train({ method: '', data: '', out: f.out, ...checkpointSeconds }, { onEvent: trainReporter(f.json ?? false), resume: true });
+        await train({ method: '', data: '', out: f.out, ...checkpointSeconds }, { onEvent: trainReporter(f.json), resume: true });
         return;
       }
       if (!f.method) throw new UserError('--method is required (except with --resume)');
       if (f.source && f.data && f.source !== f.data) throw new UserError('--source and --data name the same thing: give one');
       const data = f.data ?? f.source;
       if (!data) throw new UserError('--data is required (except with --resume)');
-      if (f.selectOn !== 'val' && f.selectOn !== 'test') throw new UserError(`--select-on: '${f.selectOn}' is not val or test`);
-      if (f.missing !== 'mask' && f.missing !== 'zero-fill') throw new UserError(`--missing: '${f.missing}' is not mask or zero-fill`);
+      const training = Object.fromEntries((['epochs', 'batchSize', 'lr', 'lrSchedule'] as const).filter((k) => f[k] !== undefined).map((k) => [k, f[k]]));
       await train({
         method: f.method,
         ...checkpointSeconds,
         ...(f.preset ? { preset: f.preset } : {}),
-        options: parseMethodOptions(f.option ?? []),
+        options: parseMethodOptions(f.option),
         data,
         ...(f.target ? { target: f.target } : {}),
         out: f.out,
-        ...(f.epochs ? { epochs: positiveInt('--epochs', f.epochs) } : {}),
-        ...(f.batchSize ? { batchSize: positiveInt('--batch-size', f.batchSize) } : {}),
-        ...(f.lr ? { lr: nonNegativeNumber('--lr', f.lr) } : {}),
-        ...(f.lrSchedule ? { lrSchedule: oneOf('--lr-schedule', f.lrSchedule, ['constant', 'cosine'] as const) } : {}),
-        seed: nonNegativeInt('--seed', f.seed),
+        ...training,
+        seed: f.seed,
         selectOn: f.selectOn,
-        valFraction: nonNegativeNumber('--val-fraction', f.valFraction),
-        trackTest: f.trackTest ?? false,
-        refit: f.refit ?? false,
+        valFraction: f.valFraction,
+        trackTest: f.trackTest,
+        refit: f.refit,
         missing: f.missing,
-        ...(f.reconstruct ? {
-          reconstruct: {
-            epochs: positiveInt('--reconstruct-epochs', f.reconstructEpochs),
-            lr: nonNegativeNumber('--reconstruct-lr', f.reconstructLr),
-            optimizer: oneOf('--reconstruct-optimizer', f.reconstructOptimizer, ['sgd', 'adam'] as const),
-            argOrder: oneOf('--reconstruct-arg-order', f.reconstructArgOrder, ['paper', 'official-code'] as const),
-          },
-        } : {}),
-      }, { onEvent: trainReporter(f.json ?? false), force: f.force ?? false });
+        ...(f.reconstruct ? { reconstruct: { epochs: f.reconstructEpochs, lr: f.reconstructLr, optimizer: f.reconstructOptimizer, argOrder: f.reconstructArgOrder } } : {}),
+      }, { onEvent: trainReporter(f.json), force: f.force });
     });
 }

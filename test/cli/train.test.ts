@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeNpy } from '../../src/data/formats/npy.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset } from '../helpers/tiny-dataset.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const cli = join(PACKAGE_ROOT, 'dist/src/cli/main.js');
 const dir = tempDir();
@@ -50,6 +49,29 @@ test('xmodal train: bad input gives one line and exit 2', () => {
     const r = xmodal(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test('numeric flags are checked by the schema of the setting they feed: one message, before anything is written', () => {
+  const cases: Array<[string[], RegExp]> = [
+    // --lr 0 passed the old CLI check and failed later in the config: now the config's own schema refuses it.
+    [['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 'lr0'), '--lr', '0'], /^xmodal: --lr '0': must be more than 0$/m],
+    [['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 'vf'), '--val-fraction', '1'], /^xmodal: --val-fraction '1': must be less than 1$/m],
+    [['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 'so'), '--select-on', 'train'], /^xmodal: --select-on 'train': Invalid option/],
+    [['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 're'), '--reconstruct', '--reconstruct-lr', 'fast'], /^xmodal: --reconstruct-lr 'fast': not a number$/m],
+    [['synth', '--out', join(dir, 'syn'), '--items', '-3'], /^xmodal: --items '-3': must be more than 0$/m],
+    [['train', '--method', 'ignn-con', '--data', data, '--out', join(dir, 'ep'), '--epochs', '2.5'], /^xmodal: --epochs '2.5': not a whole number$/m],
+    [['synth', '--out', join(dir, 'syn'), '--modalities', 'image=big'], /^xmodal: --modalities 'image=big': 'image=big' is not NAME=NUMBER/],
+    [['search', join(dir, 'no-index'), '--from', 'image', '--to', 'text', '-k', '0'], /^xmodal: -k '0': must be more than 0$/m],
+    [['serve', join(dir, 'no-index'), '--port', '70000'], /^xmodal: --port '70000': not a port/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = xmodal(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, pattern);
+    const out = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
+    if (out) assert.equal(existsSync(out), false, `${args.join(' ')} wrote its output`);
   }
 });
 

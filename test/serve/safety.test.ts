@@ -147,7 +147,7 @@ test('serve on a port in use or an invalid port: one line, exit 2', async () => 
     assert.equal(busy.stderr.trim(), `xmodal: cannot listen on 127.0.0.1:${port}: the port is in use (another xmodal serve? pick another with --port)`);
     const bad = await serve('70000');
     assert.equal(bad.status, 2, bad.stderr);
-    assert.match(bad.stderr.trim(), /^xmodal: --port: 70000 is not a port/);
+    assert.match(bad.stderr.trim(), /^xmodal: --port '70000': not a port/);
   } finally {
     blocker.close();
   }

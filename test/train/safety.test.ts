@@ -93,7 +93,7 @@ test('xmodal train --out RUN --resume (what npm start runs) needs no --method; s
   assert.equal(events[0]?.config?.checkpointSeconds, 0, '--checkpoint-seconds is applied on resume');
   assert.deepEqual(events.map((e) => e.event), ['start', 'epoch', 'epoch', 'done']);
   oneLine(xmodal('train', '--out', join(dir, 'x'), '--data', data), /--method is required/);
-  oneLine(xmodal('train', '--out', join(dir, 'y'), '--method', 'pgnn-con', '--data', data, '--checkpoint-seconds', '-1'), /--checkpoint-seconds: '-1'/);
+  oneLine(xmodal('train', '--out', join(dir, 'y'), '--method', 'pgnn-con', '--data', data, '--checkpoint-seconds', '-1'), /^xmodal: --checkpoint-seconds '-1': must be at least 0\n$/);
 });
 
 test('stray temporary directories of a killed index --force are removed at the next write', async () => {
