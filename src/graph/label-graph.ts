@@ -1,6 +1,7 @@
 // Label graphs of the DAGNN family (methods.md 1.4, 3.2, 4.2).
 // P-GNN: a fixed adjacency from training-label co-occurrence. I-GNN: a fixed part from label-embedding
 // similarity, to which the model adds a learned part (src/methods/dagnn.ts).
+import * as tf from '@tensorflow/tfjs';
 
 export interface Cooccurrence {
   /** C x C counts; as the official generator does, the diagonal is counted twice (adj[i][i] = 2 nums[i]). */
@@ -49,7 +50,12 @@ export function genA(co: Cooccurrence, t = 0.4): Float64Array {
   return A;
 }
 
-/** gen_adj: D A^T D with D = diag(rowsum(A)^-1/2) (note the transpose: A is not symmetric). */
+/**
+ * gen_adj: D A^T D with D = diag(rowsum(A)^-1/2) (note the transpose: A is not symmetric), in float64 for P-GNN's
+ * fixed graph. genAdjTensor below is the same formula on tensors, for I-GNN, whose graph is learned through it.
+ * Two forms on purpose: computing P-GNN's graph in float32 tensors changes about 8% of its entries by an ulp, which
+ * would move every P-GNN figure; the test checks both forms against methods.md's golden value.
+ */
 export function genAdj(A: Float64Array, C: number): Float64Array {
   const d = new Float64Array(C);
   for (let i = 0; i < C; i++) {
@@ -60,6 +66,12 @@ export function genAdj(A: Float64Array, C: number): Float64Array {
   const out = new Float64Array(C * C);
   for (let i = 0; i < C; i++) for (let j = 0; j < C; j++) out[i * C + j] = (d[i] as number) * (A[j * C + i] as number) * (d[j] as number);
   return out;
+}
+
+/** gen_adj on a tensor (differentiable): D A^T D, D = diag(rowsum(A)^-1/2); rows of A must have positive sums. */
+export function genAdjTensor(A: tf.Tensor): tf.Tensor {
+  const dInvSqrt = tf.pow(tf.sum(A, 1), -0.5);
+  return tf.mul(tf.mul(tf.reshape(dInvSqrt, [-1, 1]), tf.transpose(A)), tf.reshape(dInvSqrt, [1, -1]));
 }
 
 /** I-GNN's fixed part A0: cosine similarity of label embeddings, entries below t set to 0 (diagonal 1). */

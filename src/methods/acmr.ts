@@ -7,7 +7,7 @@
 // softmax cross-entropy, and one optimiser plays the minimax through the reversal (the demo alternates two).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { gradReverse } from '../engine/ops.js';
+import { adversarialHead, discriminate, reversalSchedule, type AdversarialHead } from './adversarial.js';
 import { applyLinear, linear, type Linear } from './layers.js';
 import { modalityCrossEntropy } from './losses.js';
 import type { Batch, LossTerms, MethodContext, MethodFactory, StepContext } from './method.js';
@@ -29,7 +29,7 @@ type AcmrOptions = z.infer<typeof OptionsSchema>;
 class Acmr extends TwoTower {
   private readonly proj: [[Linear, Linear], [Linear, Linear]];
   private readonly classifier: Linear;
-  private readonly domain: [Linear, Linear, Linear];
+  private readonly domain: AdversarialHead;
 
   constructor(ctx: MethodContext, private readonly o: AcmrOptions) {
     super('acmr', ctx, o.modalities, o.commonDim);
@@ -39,19 +39,13 @@ class Acmr extends TwoTower {
       [linear(this.p, 'txt.fc1', ctx.dims[b] as number, o.hiddenB), linear(this.p, 'txt.fc2', o.hiddenB, o.commonDim)],
     ];
     this.classifier = linear(this.p, 'label_classifier', o.commonDim, ctx.labelNames.length);
-    const h1 = Math.max(2, Math.floor(o.commonDim / 2));
-    const h2 = Math.max(2, Math.floor(o.commonDim / 4));
-    this.domain = [linear(this.p, 'domain.fc1', o.commonDim, h1), linear(this.p, 'domain.fc2', h1, h2), linear(this.p, 'domain.fc3', h2, 2)];
+    const widths = [o.commonDim, Math.max(2, Math.floor(o.commonDim / 2)), Math.max(2, Math.floor(o.commonDim / 4)), 2];
+    this.domain = adversarialHead(this.p, ['domain.fc1', 'domain.fc2', 'domain.fc3'], widths, 'tanh');
   }
 
   protected encode(i: 0 | 1, x: tf.Tensor): tf.Tensor {
     const [fc1, fc2] = this.proj[i];
     return tf.tanh(applyLinear(fc2, tf.tanh(applyLinear(fc1, x))));
-  }
-
-  private modality(e: tf.Tensor, lambda: number): tf.Tensor {
-    const [f1, f2, f3] = this.domain;
-    return applyLinear(f3, tf.tanh(applyLinear(f2, tf.tanh(applyLinear(f1, gradReverse(e, lambda))))));
   }
 
   losses(batch: Batch, ctx: StepContext): LossTerms {
@@ -77,10 +71,10 @@ class Acmr extends TwoTower {
       const hinge = tf.relu(tf.sub(this.o.margin, sqDistance));
       dissimilar = tf.div(tf.sum(tf.mul(hinge, different)), tf.maximum(tf.sum(different), 1));
     }
-    const lambda = 2 / (1 + Math.exp(-10 * ctx.progress)) - 1;
+    const lambda = reversalSchedule(ctx.progress);
     const adv = tf.addN([
-      ...(u.shape[0] ? [modalityCrossEntropy(this.modality(u, lambda), 1)] : []),
-      ...(v.shape[0] ? [modalityCrossEntropy(this.modality(v, lambda), 0)] : []),
+      ...(u.shape[0] ? [modalityCrossEntropy(discriminate(this.domain, u, lambda), 1)] : []),
+      ...(v.shape[0] ? [modalityCrossEntropy(discriminate(this.domain, v, lambda), 0)] : []),
     ]) as tf.Scalar;
     const total = tf.addN([tf.mul(label, this.o.labelWeight), pair, tf.mul(dissimilar, this.o.dissimilarWeight), adv]) as tf.Scalar;
     return { total, terms: { label, pair: pair as tf.Scalar, dissimilar: dissimilar as tf.Scalar, adv } };

@@ -16,7 +16,8 @@
 //   aeir oracle:         L_src + L_src(target pairs)   (the upper bound; reads the target's alignment)
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { gradReverse, l2Normalize } from '../engine/ops.js';
+import { l2Normalize } from '../engine/ops.js';
+import { adversarialHead, discriminate, reversalSchedule, type AdversarialHead } from './adversarial.js';
 import { applyLinear, BatchNorm, linear, type Linear } from './layers.js';
 import { modalityCrossEntropy } from './losses.js';
 import type { Batch, LossTerms, MethodContext, MethodFactory, StepContext } from './method.js';
@@ -84,14 +85,9 @@ function nearestMask(scores: Float32Array, n: number, k: number): Float32Array {
  * Semantic transfer for one modality: the discriminator's cross-entropy on source (class 1) and target (class 0)
  * embeddings, seen through gradient reversal of strength lambda (the encoders maximise what it minimises).
  */
-export function domainLoss(disc: [Linear, Linear], source: tf.Tensor, target: tf.Tensor, lambda: number): tf.Scalar {
-  const [first, second] = disc;
-  const logits = (x: tf.Tensor) => applyLinear(second, tf.leakyRelu(applyLinear(first, gradReverse(x, lambda)), 0.2));
-  return tf.add(modalityCrossEntropy(logits(source), 1), modalityCrossEntropy(logits(target), 0)) as tf.Scalar;
+export function domainLoss(disc: AdversarialHead, source: tf.Tensor, target: tf.Tensor, lambda: number): tf.Scalar {
+  return tf.add(modalityCrossEntropy(discriminate(disc, source, lambda), 1), modalityCrossEntropy(discriminate(disc, target, lambda), 0)) as tf.Scalar;
 }
-
-/** The reversal strength of DANN (Ganin et al.): 0 at the start, towards 1 at the end of training. */
-export const adversarialSchedule = (progress: number) => 2 / (1 + Math.exp(-10 * progress)) - 1;
 
 const EncoderOptions = {
   hiddenDim: z.number().int().positive(),
@@ -152,12 +148,12 @@ class Vse extends TwoTower {
 
 class Aeir extends Vse {
   readonly targetData: 'unaligned' | 'aligned' | undefined;
-  private readonly disc: [[Linear, Linear], [Linear, Linear]];
+  private readonly disc: [AdversarialHead, AdversarialHead];
 
   constructor(ctx: MethodContext, private readonly a: AeirOptions) {
     super('aeir', ctx, a);
     this.targetData = a.mode === 'transfer' ? 'unaligned' : a.mode === 'oracle' ? 'aligned' : undefined;
-    const d = (prefix: string): [Linear, Linear] => [linear(this.p, `${prefix}.1`, a.commonDim, a.discriminatorDim), linear(this.p, `${prefix}.2`, a.discriminatorDim, 2)];
+    const d = (prefix: string) => adversarialHead(this.p, [`${prefix}.1`, `${prefix}.2`], [a.commonDim, a.discriminatorDim, 2], 'leaky');
     this.disc = [d('img_domain'), d('txt_domain')];
   }
 
@@ -180,7 +176,7 @@ class Aeir extends Vse {
     }
     const { neighbours: k, margin } = this.a;
     const crossDomain = tf.add(crossDomainLoss(ti, u, v, k, margin, this.a.negatives), crossDomainLoss(tt, v, u, k, margin, this.a.negatives)) as tf.Scalar;
-    const lambda = adversarialSchedule(ctx.progress);
+    const lambda = reversalSchedule(ctx.progress);
     const adversarial = tf.add(domainLoss(this.disc[0], u, ti, lambda), domainLoss(this.disc[1], v, tt, lambda)) as tf.Scalar;
     const total = tf.addN([triplet, tf.mul(crossDomain, this.a.crossDomain), tf.mul(adversarial, this.a.adversarial)]) as tf.Scalar;
     return { total, terms: { triplet, crossDomain, adv: adversarial } };

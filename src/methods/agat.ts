@@ -16,8 +16,9 @@
 // single-modality embeddings. Embeddings are L2-normalised (retrieval is by cosine).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { gatherRows, gradReverse, l2Normalize, scatterRows } from '../engine/ops.js';
+import { gatherRows, l2Normalize, scatterRows } from '../engine/ops.js';
 import { UserError } from '../errors.js';
+import { adversarialHead, discriminate, type AdversarialHead } from './adversarial.js';
 import { applyLinear, BatchNorm, LayerNorm, linear, type Linear } from './layers.js';
 import { modalityCrossEntropy } from './losses.js';
 import type { Batch, LossTerms, Method, MethodContext, MethodFactory } from './method.js';
@@ -93,7 +94,7 @@ class Agat extends ParamsModel implements Method {
   readonly embeddingDim: number;
   private readonly encoders: Encoder[];
   private readonly gat: GatLayer[];
-  private readonly disc: [Linear, Linear];
+  private readonly disc: AdversarialHead;
   private readonly centres: tf.Variable;
   private readonly seen: tf.Variable;
 
@@ -128,7 +129,7 @@ class Agat extends ParamsModel implements Method {
       aSelf: this.p.uniform(`gat${l}.a_self`, [o.attentionDim, 1], -aBound, aBound),
       aOther: this.p.uniform(`gat${l}.a_other`, [o.attentionDim, 1], -aBound, aBound),
     }));
-    this.disc = [linear(this.p, 'disc1', o.commonDim, o.discriminatorDim), linear(this.p, 'disc2', o.discriminatorDim, 2)];
+    this.disc = adversarialHead(this.p, ['disc1', 'disc2'], [o.commonDim, o.discriminatorDim, 2], 'leaky');
     const C = ctx.labelNames.length;
     this.centres = this.p.constant('class_centres', new Float32Array(C * o.commonDim), [C, o.commonDim]);
     this.seen = this.p.constant('class_seen', new Float32Array(C), [C]);
@@ -150,10 +151,6 @@ class Agat extends ParamsModel implements Method {
     const block = e.ln.apply(tf.add(tf.reshape(tokens, [n * m, h]), applyLinear(e.out, mixed)));
     const pooled = tf.mean(tf.reshape(block, [n, m, h]), 1);
     return l2Normalize(applyLinear(e.mlp[1], tf.relu(applyLinear(e.mlp[0], pooled))) as tf.Tensor2D);
-  }
-
-  private discriminate(x: tf.Tensor): tf.Tensor {
-    return applyLinear(this.disc[1], tf.leakyRelu(applyLinear(this.disc[0], gradReverse(x, 1)), 0.2));
   }
 
   /** Mean over rows and their labels (weighted by membership) of |h - mu_y|^2. */
@@ -207,9 +204,9 @@ class Agat extends ParamsModel implements Method {
       for (let k = 0; k < this.modalities.length; k++) count += presence[i * this.modalities.length + k] as number;
       if (count >= 2) multi.push(i);
     }
-    const fakes = embedded.map((h) => modalityCrossEntropy(this.discriminate(h), 0));
+    const fakes = embedded.map((h) => modalityCrossEntropy(discriminate(this.disc, h, 1), 0));
     const adversarial = multi.length
-      ? tf.add(modalityCrossEntropy(this.discriminate(multi.length === B ? aggregate : gatherRows(aggregate, multi)), 1), tf.div(tf.addN(fakes), fakes.length)) as tf.Scalar
+      ? tf.add(modalityCrossEntropy(discriminate(this.disc, multi.length === B ? aggregate : gatherRows(aggregate, multi), 1), 1), tf.div(tf.addN(fakes), fakes.length)) as tf.Scalar
       : tf.scalar(0);
     const total = tf.addN([tf.mul(within, this.o.within), tf.mul(between, this.o.between), tf.mul(adversarial, this.o.adversarial)]) as tf.Scalar;
     return { total, terms: { within, between, adv: adversarial } };

@@ -12,10 +12,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { gradReverse, rowNorms } from '../engine/ops.js';
+import { rowNorms } from '../engine/ops.js';
+import { adversarialHead, discriminate, type AdversarialHead } from './adversarial.js';
 import { pairedViews } from './pairs.js';
-import { cooccurrence, embeddingAdjacency, genA, genAdj } from '../graph/label-graph.js';
-import { applyLinear, BatchNorm, linear, type Linear } from './layers.js';
+import { cooccurrence, embeddingAdjacency, genA, genAdj, genAdjTensor } from '../graph/label-graph.js';
+import { applyLinear, BatchNorm, linear, type Linear, type Params } from './layers.js';
 import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
 import type { Batch, LossTerms, MethodContext, MethodFactory, TrainingDefaults } from './method.js';
 import { register } from './registry.js';
@@ -59,19 +60,13 @@ function parse(raw: Record<string, unknown>): DagnnOptions {
 
 interface Encoder { bn: BatchNorm | undefined; fc: Linear }
 interface Generator { bn: BatchNorm | undefined; fc1: Linear; fc2: Linear; act: 'relu' | 'leaky' }
-interface Discriminator { bn: BatchNorm | undefined; fc1: Linear; fc2: Linear; fc3: Linear }
 
 class Dagnn extends TwoTower {
   private readonly enc: [Encoder, Encoder];
   private readonly gen: [Generator, Generator];
-  private readonly disc: [Discriminator, Discriminator];
-  private readonly gcn: tf.Variable[] = [];
-  private readonly layerAggregation: Linear | undefined;
-  private readonly freeClassifiers: tf.Variable | undefined;
-  private readonly labelInputs: tf.Variable | undefined;
-  private readonly fixedAdjacency: tf.Variable | undefined;
-  private readonly a0: tf.Variable | undefined;
-  private readonly headWeights: tf.Variable[] = [];
+  private readonly disc: [AdversarialHead, AdversarialHead];
+  /** The C inter-dependent classifiers (C x commonDim): from the label graph, or free (ablation). */
+  readonly classifiers: () => tf.Tensor;
   private readonly graphArtifacts: Record<string, unknown> = {};
 
   constructor(name: string, ctx: MethodContext, private o: DagnnOptions) {
@@ -88,45 +83,15 @@ class Dagnn extends TwoTower {
       { bn: bn ? new BatchNorm(p, 'img2text_net.bn', d) : undefined, fc1: linear(p, 'img2text_net.denseL1', d, 512), fc2: linear(p, 'img2text_net.denseL2', 512, db), act: 'leaky' },
       { bn: bn ? new BatchNorm(p, 'text2img_net.bn', d) : undefined, fc1: linear(p, 'text2img_net.denseL1', d, 2048), fc2: linear(p, 'text2img_net.denseL2', 2048, da), act: 'relu' },
     ];
-    const discriminator = (prefix: string, dim: number): Discriminator => {
+    // AAAI-era discriminators have no activations; the TPAMI ones put ReLU after the first two layers.
+    const discriminator = (prefix: string, dim: number): AdversarialHead => {
       const minWidth = o.discriminatorWidths === 'official' ? 0 : 1;
-      const h1 = Math.max(minWidth, Math.floor(dim / 4));
-      const h2 = Math.max(minWidth, Math.floor(dim / 16));
-      return { bn: bn ? new BatchNorm(p, `${prefix}.bn`, dim) : undefined, fc1: linear(p, `${prefix}.denseL1`, dim, h1), fc2: linear(p, `${prefix}.denseL2`, h1, h2), fc3: linear(p, `${prefix}.denseL3`, h2, 2) };
+      const widths = [dim, Math.max(minWidth, Math.floor(dim / 4)), Math.max(minWidth, Math.floor(dim / 16)), 2];
+      return adversarialHead(p, [1, 2, 3].map((l) => `${prefix}.denseL${l}`), widths, bn ? 'relu' : 'none', bn ? `${prefix}.bn` : undefined);
     };
     this.disc = [discriminator('img_md_net', da), discriminator('text_md_net', db)];
 
-    if (o.graph === 'none') {
-      const bound = 1 / Math.sqrt(d);
-      this.freeClassifiers = p.uniform('classifiers', [C, d], -bound, bound);
-      this.graphArtifacts.graph = 'none: classifiers are free parameters';
-      return;
-    }
-    // Without label-name vectors both graphs start from learnable random U(0,1) vectors (labelInputDim wide).
-    const emb = ctx.labelEmbeddings;
-    const inDim = emb ? emb.dim : o.labelInputDim;
-    if (emb) this.labelInputs = p.variable('inp', emb.data, [C, emb.dim], o.graph === 'ignn');
-    else this.labelInputs = p.uniform('inp', [C, inDim], 0, 1); // torch.rand, learnable, as the official P-GNN without embeddings
-    for (let l = 0; l < o.layers; l++) {
-      const bound = 1 / Math.sqrt(d); // the official GCN initialises from its output width
-      this.gcn.push(p.uniform(`lrn_${l}.weight`, [l === 0 ? inDim : d, d], -bound, bound));
-    }
-    this.layerAggregation = linear(p, 'hypo', o.layers * d, d);
-    this.graphArtifacts.labelEmbeddings = emb ? { source: emb.source, dim: emb.dim } : { source: `random U(0,1), ${inDim}-d, learned` };
-    if (o.graph === 'pgnn') {
-      const co = cooccurrence(ctx.trainLabels, C);
-      const A = genA(co, o.threshold);
-      const adj = genAdj(A, C);
-      this.fixedAdjacency = p.constant('adj', Float32Array.from(adj), [C, C]);
-      Object.assign(this.graphArtifacts, { graph: 'pgnn: label co-occurrence in the training split', cooccurrence: Array.from(co.adj), nums: Array.from(co.nums), A: Array.from(A), adjacency: Array.from(adj) });
-    } else {
-      // A0 from the initial vectors: the given ones, or the random start that the model then learns from.
-      const A0 = embeddingAdjacency(emb ? emb.data : (this.labelInputs.dataSync() as Float32Array), C, o.threshold);
-      this.a0 = p.constant('A0', Float32Array.from(A0), [C, C]);
-      for (let k = 0; k < o.heads; k++) this.headWeights.push(p.uniform(`W_${k}`, [inDim], 0.3, 0.6));
-      Object.assign(this.graphArtifacts, { graph: 'ignn: label-vector similarity A0 plus a learned part', A0: Array.from(A0) });
-    }
-    if (emb) this.graphArtifacts.labelVectors = Array.from(emb.data);
+    this.classifiers = o.graph === 'none' ? freeClassifiers(p, C, d, this.graphArtifacts) : graphClassifiers(p, ctx, o, this.graphArtifacts);
   }
 
   override artifacts(): Record<string, unknown> {
@@ -160,46 +125,6 @@ class Dagnn extends TwoTower {
     return tf.tidy(() => this.generator(i as 0 | 1, this.encode(i as 0 | 1, x, false), false));
   }
 
-  private discriminate(i: 0 | 1, x: tf.Tensor): tf.Tensor {
-    const dsc = this.disc[i];
-    const reversed = gradReverse(x, 1);
-    const input = dsc.bn ? dsc.bn.apply(reversed, true) : reversed;
-    // AAAI-era discriminators have no activations; the TPAMI ones put ReLU after the first two layers.
-    const act = (t: tf.Tensor) => (this.o.variant === 'tpami' ? tf.relu(t) : t);
-    return applyLinear(dsc.fc3, act(applyLinear(dsc.fc2, act(applyLinear(dsc.fc1, input)))));
-  }
-
-  /** The adjacency the graph network uses: fixed (P-GNN) or re-learned at every forward pass (I-GNN). */
-  private adjacency(): tf.Tensor {
-    if (this.fixedAdjacency) return this.fixedAdjacency;
-    const inp = this.labelInputs as tf.Variable;
-    const heads = this.headWeights.map((w) => {
-      const scaled = tf.mul(inp, w);
-      const weighted = tf.div(scaled, tf.maximum(rowNorms(scaled), 1e-12));
-      return tf.matMul(weighted, weighted, false, true);
-    });
-    const S = tf.div(tf.addN(heads), this.headWeights.length);
-    // Entries below the threshold are cut (zero value and gradient); the mask itself is not differentiated.
-    const t = this.o.threshold;
-    const mask = tf.tensor(Float32Array.from(S.dataSync(), (v) => (v < t ? 0 : 1)), S.shape);
-    const A = tf.add(tf.mul(this.a0 as tf.Variable, this.o.lambda), tf.mul(tf.mul(S, mask), 1 - this.o.lambda));
-    const dInvSqrt = tf.pow(tf.sum(A, 1), -0.5);
-    return tf.mul(tf.mul(tf.reshape(dInvSqrt, [-1, 1]), tf.transpose(A)), tf.reshape(dInvSqrt, [1, -1]));
-  }
-
-  /** The C inter-dependent classifiers (C x commonDim). */
-  classifiers(): tf.Tensor {
-    if (this.freeClassifiers) return this.freeClassifiers;
-    const adj = this.adjacency();
-    let h: tf.Tensor = this.labelInputs as tf.Variable;
-    const hops: tf.Tensor[] = [];
-    for (const w of this.gcn) {
-      h = tf.leakyRelu(tf.matMul(adj, tf.matMul(h, w)), 0.2);
-      hops.push(h);
-    }
-    return applyLinear(this.layerAggregation as Linear, tf.concat(hops, 1));
-  }
-
   losses(batch: Batch): LossTerms {
     const [ma, mb] = this.modalities as [string, string];
     const xa = batch.x[ma] as tf.Tensor;
@@ -216,9 +141,10 @@ class Dagnn extends TwoTower {
     const Z = this.classifiers();
     const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), labelsA, labelsB);
     // D_a: real first-modality features are class 1, generated ones class 0; D_b: generated class 1, real class 0.
+    const [Da, Db] = this.disc.map((head) => (x: tf.Tensor) => discriminate(head, x, 1)) as [(x: tf.Tensor) => tf.Tensor, (x: tf.Tensor) => tf.Tensor];
     const adv = tf.addN([
-      ...(xa.shape[0] ? [modalityCrossEntropy(this.discriminate(0, xa), 1), modalityCrossEntropy(this.discriminate(1, this.generator(0, u)), 1)] : []),
-      ...(xb.shape[0] ? [modalityCrossEntropy(this.discriminate(0, this.generator(1, v)), 0), modalityCrossEntropy(this.discriminate(1, xb), 0)] : []),
+      ...(xa.shape[0] ? [modalityCrossEntropy(Da(xa), 1), modalityCrossEntropy(Db(this.generator(0, u)), 1)] : []),
+      ...(xb.shape[0] ? [modalityCrossEntropy(Da(this.generator(1, v)), 0), modalityCrossEntropy(Db(xb), 0)] : []),
     ]) as tf.Scalar;
     if (this.o.variant === 'aaai') {
       const sim = labelSimilarityLoss(uPair, vPair, pairLabels, intraViews);
@@ -230,6 +156,76 @@ class Dagnn extends TwoTower {
     return { total, terms: { cls, con, adv } };
   }
 
+}
+
+// The label graph, one of three strategies for the classifiers Z (parameters created in this order, as before):
+//   free: Z is a C x d parameter (ablation without a graph);
+//   P-GNN: Z = W_agg [H^1 | ... | H^L] over the fixed co-occurrence graph;
+//   I-GNN: the same network over a graph re-learned from the label vectors at every forward pass.
+
+function freeClassifiers(p: Params, C: number, d: number, artifacts: Record<string, unknown>): () => tf.Tensor {
+  const bound = 1 / Math.sqrt(d);
+  const Z = p.uniform('classifiers', [C, d], -bound, bound);
+  artifacts.graph = 'none: classifiers are free parameters';
+  return () => Z;
+}
+
+function graphClassifiers(p: Params, ctx: MethodContext, o: DagnnOptions, artifacts: Record<string, unknown>): () => tf.Tensor {
+  const C = ctx.labelNames.length;
+  const d = o.commonDim;
+  // Without label-name vectors both graphs start from learnable random U(0,1) vectors (labelInputDim wide).
+  const emb = ctx.labelEmbeddings;
+  const inDim = emb ? emb.dim : o.labelInputDim;
+  const inputs = emb
+    ? p.variable('inp', emb.data, [C, emb.dim], o.graph === 'ignn') // P-GNN keeps given label vectors frozen
+    : p.uniform('inp', [C, inDim], 0, 1); // torch.rand, learnable, as the official P-GNN without embeddings
+  const bound = 1 / Math.sqrt(d); // the official GCN initialises from its output width
+  const gcn = Array.from({ length: o.layers }, (_, l) => p.uniform(`lrn_${l}.weight`, [l === 0 ? inDim : d, d], -bound, bound));
+  const aggregation = linear(p, 'hypo', o.layers * d, d);
+  artifacts.labelEmbeddings = emb ? { source: emb.source, dim: emb.dim } : { source: `random U(0,1), ${inDim}-d, learned` };
+  const adjacency = o.graph === 'pgnn' ? fixedAdjacency(p, ctx, o, artifacts) : learnedAdjacency(p, o, emb ? emb.data : (inputs.dataSync() as Float32Array), inputs, artifacts);
+  if (emb) artifacts.labelVectors = Array.from(emb.data);
+  return () => {
+    const adj = adjacency();
+    let h: tf.Tensor = inputs;
+    const hops = gcn.map((w) => (h = tf.leakyRelu(tf.matMul(adj, tf.matMul(h, w)), 0.2)));
+    return applyLinear(aggregation, tf.concat(hops, 1));
+  };
+}
+
+/** P-GNN: D A^T D of the thresholded co-occurrence graph of the training labels, fixed. */
+function fixedAdjacency(p: Params, ctx: MethodContext, o: DagnnOptions, artifacts: Record<string, unknown>): () => tf.Tensor {
+  const C = ctx.labelNames.length;
+  const co = cooccurrence(ctx.trainLabels, C);
+  const A = genA(co, o.threshold);
+  const adj = genAdj(A, C);
+  const fixed = p.constant('adj', Float32Array.from(adj), [C, C]);
+  Object.assign(artifacts, { graph: 'pgnn: label co-occurrence in the training split', cooccurrence: Array.from(co.adj), nums: Array.from(co.nums), A: Array.from(A), adjacency: Array.from(adj) });
+  return () => fixed;
+}
+
+/**
+ * I-GNN: A = lambda A0 + (1 - lambda) S, S = mean over k heads of cos(w_k * u_i, w_k * u_j) with entries below the
+ * threshold cut, normalised as D A^T D at every forward pass, so the label vectors and head weights learn through it.
+ * A0 comes from the initial vectors: the given ones, or the random start that the model then learns from.
+ */
+function learnedAdjacency(p: Params, o: DagnnOptions, initial: Float32Array, inputs: tf.Variable, artifacts: Record<string, unknown>): () => tf.Tensor {
+  const C = inputs.shape[0] as number;
+  const A0 = embeddingAdjacency(initial, C, o.threshold);
+  const a0 = p.constant('A0', Float32Array.from(A0), [C, C]);
+  const headWeights = Array.from({ length: o.heads }, (_, k) => p.uniform(`W_${k}`, [inputs.shape[1] as number], 0.3, 0.6));
+  Object.assign(artifacts, { graph: 'ignn: label-vector similarity A0 plus a learned part', A0: Array.from(A0) });
+  return () => {
+    const heads = headWeights.map((w) => {
+      const scaled = tf.mul(inputs, w);
+      const weighted = tf.div(scaled, tf.maximum(rowNorms(scaled), 1e-12));
+      return tf.matMul(weighted, weighted, false, true);
+    });
+    const S = tf.div(tf.addN(heads), headWeights.length);
+    // Entries below the threshold are cut (zero value and gradient); the mask itself is not differentiated.
+    const mask = tf.tensor(Float32Array.from(S.dataSync(), (v) => (v < o.threshold ? 0 : 1)), S.shape);
+    return genAdjTensor(tf.add(tf.mul(a0, o.lambda), tf.mul(tf.mul(S, mask), 1 - o.lambda)));
+  };
 }
 
 const baseOptions: DagnnOptions = {
