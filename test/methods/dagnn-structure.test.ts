@@ -86,28 +86,30 @@ function termsOf(m: Method): Record<string, number> {
 
 const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) < 1e-5, `${what}: ${got}, golden ${want}`);
 
-test('pgnn-con on the 6x3 fixture: official cla_loss and soft_con_loss; total = alpha cls + con + beta adv (0.5, 2)', () => {
-  const m = fixtureModel('pgnn-con');
-  pinToFixture(m);
-  const t = termsOf(m);
-  close(t.cls!, GOLDEN.cls, 'cls');
-  close(t.con!, GOLDEN.con, 'con');
-  close(t.adv!, GOLDEN.blindAdv, 'adv');
-  close(t.total!, 0.5 * GOLDEN.cls + GOLDEN.con + 2 * GOLDEN.blindAdv, 'total');
-  m.dispose();
-});
+const COMPOSITIONS = [
+  {
+    title: 'pgnn-con on the 6x3 fixture: official cla_loss and soft_con_loss; total = alpha cls + con + beta adv (0.5, 2)',
+    method: 'pgnn-con', terms: { cls: GOLDEN.cls, con: GOLDEN.con, adv: GOLDEN.blindAdv }, absent: 'sim',
+    total: 0.5 * GOLDEN.cls + GOLDEN.con + 2 * GOLDEN.blindAdv,
+  },
+  {
+    title: 'AAAI dagnn on the 6x3 fixture: official cla_loss and DSCMR similarity term; total = cls + 0.2 sim + 0.2 adv',
+    method: 'dagnn', terms: { cls: GOLDEN.cls, sim: GOLDEN.sim, adv: GOLDEN.blindAdv }, absent: 'con',
+    total: GOLDEN.cls + 0.2 * GOLDEN.sim + 0.2 * GOLDEN.blindAdv,
+  },
+] as const;
 
-test('AAAI dagnn on the 6x3 fixture: official cla_loss and DSCMR similarity term; total = cls + 0.2 sim + 0.2 adv', () => {
-  const m = fixtureModel('dagnn');
-  pinToFixture(m);
-  const t = termsOf(m);
-  close(t.cls!, GOLDEN.cls, 'cls');
-  close(t.sim!, GOLDEN.sim, 'sim');
-  close(t.adv!, GOLDEN.blindAdv, 'adv');
-  close(t.total!, GOLDEN.cls + 0.2 * GOLDEN.sim + 0.2 * GOLDEN.blindAdv, 'total');
-  assert.equal(t.con, undefined, 'the AAAI variant has no contrastive term');
-  m.dispose();
-});
+for (const c of COMPOSITIONS) {
+  test(c.title, () => {
+    const m = fixtureModel(c.method);
+    pinToFixture(m);
+    const t = termsOf(m);
+    for (const [term, golden] of Object.entries(c.terms)) close(t[term]!, golden, term);
+    close(t.total!, c.total, 'total');
+    assert.equal(t[c.absent], undefined, `${c.method} has no ${c.absent} term`);
+    m.dispose();
+  });
+}
 
 test('control: the fixture pinning matters (an unpinned model is off the golden values)', () => {
   const m = fixtureModel('pgnn-con');
