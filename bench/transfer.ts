@@ -19,17 +19,22 @@ import { emit, round } from './harness.js';
 
 async function scenario(name: string, source: string, target: string, preset: string | undefined, dir: string): Promise<void> {
   const rSum: Record<string, number> = {};
-  for (const mode of ['source-only', 'transfer', 'oracle']) {
+  // The three modes, and transfer again with running statistics from target batches only (AdaBN-like).
+  const runs: Array<[string, Record<string, unknown>]> = [
+    ['source-only', { mode: 'source-only' }], ['transfer', { mode: 'transfer' }], ['oracle', { mode: 'oracle' }],
+    ['transfer normStatistics=target', { mode: 'transfer', normStatistics: 'target' }],
+  ];
+  for (const [label, options] of runs) {
     const started = performance.now();
-    const r = await train({ method: 'aeir', ...(preset ? { preset } : {}), options: { mode }, data: source, target, out: join(dir, `${name}-${mode}`), seed: 0 });
+    const r = await train({ method: 'aeir', ...(preset ? { preset } : {}), options, data: source, target, out: join(dir, `${name}-${label.replace(/\W+/g, '-')}`), seed: 0 });
     const seconds = (performance.now() - started) / 1000;
     const recall = Object.fromEntries(Object.entries(r.test!.directions).flatMap(([d, v]) => Object.entries(v.recallAtK).map(([k, x]) => [`${d} R@${k}`, round(100 * x, 1)])));
     emit({
-      name: `transfer ${name} aeir ${mode}${preset ? ` (preset ${preset})` : ''}: target test pairs`,
+      name: `transfer ${name} aeir ${label}${preset ? ` (preset ${preset})` : ''}: target test pairs`,
       median_ms: round(seconds * 1000, 0), min_ms: round(seconds * 1000, 0), runs: 1,
       ...recall, rSum: round(r.rSum ?? Number.NaN, 1), selected_epoch: r.bestEpoch, selection: 'source validation split',
     });
-    rSum[mode] = r.rSum ?? Number.NaN;
+    rSum[label] = r.rSum ?? Number.NaN;
   }
   // Where aeir lands between its bounds: 0 = the source-only model, 1 = the oracle.
   const [lower, aeir, upper] = [rSum['source-only'], rSum.transfer, rSum.oracle] as [number, number, number];

@@ -106,6 +106,13 @@ const AeirSchema = z.object({
   adversarial: z.number().nonnegative(),
   neighbours: z.number().int().positive(),
   discriminatorDim: z.number().int().positive(),
+  /**
+   * Input batch norms' running statistics, which embed every split at evaluation: all-batches (PyTorch's rule: each
+   * training-mode call updates them, source then target, so they blend both domains) or target (only target
+   * batches update them, so the target is embedded with its own statistics, as AdaBN does; source batches are still
+   * normalised by their batch statistics in training). Source-only has no target batches and tracks the source.
+   */
+  normStatistics: z.enum(['all-batches', 'target']),
 }).strict();
 type AeirOptions = z.infer<typeof AeirSchema>;
 
@@ -126,9 +133,9 @@ class Vse extends TwoTower {
     this.inputNorms = [new BatchNorm(this.p, 'img_bn', ctx.dims[a] as number), new BatchNorm(this.p, 'txt_bn', ctx.dims[b] as number)];
   }
 
-  protected encode(i: 0 | 1, x: tf.Tensor, training = false): tf.Tensor {
+  protected encode(i: 0 | 1, x: tf.Tensor, training = false, trackStatistics = true): tf.Tensor {
     const [first, second] = this.encoders[i];
-    return l2Normalize(applyLinear(second, tf.relu(applyLinear(first, this.inputNorms[i].apply(x, training)))) as tf.Tensor2D);
+    return l2Normalize(applyLinear(second, tf.relu(applyLinear(first, this.inputNorms[i].apply(x, training, trackStatistics)))) as tf.Tensor2D);
   }
 
   /** The source (or only) pairs: items of the batch that have both modalities. */
@@ -164,8 +171,9 @@ class Aeir extends Vse {
       return { total: triplet, terms: { triplet } };
     }
     if (!batch.target) throw new Error(`aeir (${this.a.mode}) needs target-domain rows in every batch`);
-    const u = this.encode(0, batch.x[ma] as tf.Tensor, true);
-    const v = this.encode(1, batch.x[mb] as tf.Tensor, true);
+    const trackSource = this.a.normStatistics === 'all-batches';
+    const u = this.encode(0, batch.x[ma] as tf.Tensor, true, trackSource);
+    const v = this.encode(1, batch.x[mb] as tf.Tensor, true, trackSource);
     const triplet = tripletLoss(u, v, this.a.margin, this.a.negatives);
     const ti = this.encode(0, batch.target.x[ma] as tf.Tensor, true);
     const tt = this.encode(1, batch.target.x[mb] as tf.Tensor, true);
@@ -199,7 +207,7 @@ register<VseOptions>({
 const aeirFactory: MethodFactory<AeirOptions> = {
   name: 'aeir',
   description: 'AEIR (FCS 2024, xmodal design): VSE++ on source pairs transferred to unaligned target images and sentences by cross-domain ranking and per-modality domain-adversarial terms',
-  defaults: { ...encoderDefaults, mode: 'transfer', crossDomain: 1, adversarial: 0.1, neighbours: 5, discriminatorDim: 256 },
+  defaults: { ...encoderDefaults, mode: 'transfer', crossDomain: 1, adversarial: 0.1, neighbours: 5, discriminatorDim: 256, normStatistics: 'all-batches' },
   training,
   transfer: true,
   presets: {

@@ -95,9 +95,11 @@ export class BatchNorm {
   /** Running statistics after this step's calls so far, assigned after the optimiser step (undefined: none yet). */
   private next: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
 
-  apply(x: tf.Tensor, training: boolean): tf.Tensor {
+  /** `track` false: a training-mode call that normalises with its batch statistics but leaves the running ones alone. */
+  apply(x: tf.Tensor, training: boolean, track = true): tf.Tensor {
     if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
     const { mean, variance } = tf.moments(x, 0);
+    if (!track) return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
     const n = x.shape[0];
     // PyTorch updates the running statistics at every training-mode call, so a layer called twice in a step (aeir
     // encodes source, then target) folds in both batches: each update starts from the previous one's result.

@@ -107,3 +107,32 @@ test('aeir with a source batch of one item: the structure term is 0 (it was 0/0)
   tf.dispose([...Object.values(batch.x), ...Object.values(batch.target.x), batch.labels]);
   m.dispose();
 });
+
+test('normStatistics: all-batches folds source then target into the running mean; target folds the target batch only', async () => {
+  const { create, resolve } = await import('../../src/methods/registry.js');
+  await import('../../src/methods/index.js');
+  const dims = { image: 3, text: 2 };
+  const source = { image: [[1, 2, 3], [3, 4, 5]], text: [[0, 1], [2, 3]] };
+  const target = { image: [[10, 10, 10], [20, 30, 40], [0, 5, 10]], text: [[5, 5], [7, 9], [0, 1]] };
+  const colMean = (x: number[][]) => x[0]!.map((_, j) => x.reduce((s, r) => s + r[j]!, 0) / x.length);
+  const runningMean = (normStatistics: string) => {
+    const m = create(resolve('aeir', undefined, { hiddenDim: 8, commonDim: 4, discriminatorDim: 4, normStatistics }), { dims, labelNames: ['a'], trainLabels: new Uint8Array(1), seed: 1 });
+    const batch = {
+      x: { image: tf.tensor2d(source.image), text: tf.tensor2d(source.text) }, rows: { image: Int32Array.of(0, 1), text: Int32Array.of(0, 1) }, labels: tf.zeros([2, 1]), size: 2,
+      target: { x: { image: tf.tensor2d(target.image), text: tf.tensor2d(target.text) }, aligned: false },
+    };
+    tf.tidy(() => void m.losses(batch, { progress: 0 }));
+    m.afterStep();
+    const got = Array.from(m.state().get('img_bn.running_mean')!.dataSync());
+    tf.dispose([...Object.values(batch.x), ...Object.values(batch.target.x), batch.labels]);
+    m.dispose();
+    return got;
+  };
+  // PyTorch's rule with momentum 0.1 from a zero running mean.
+  const s = colMean(source.image);
+  const t = colMean(target.image);
+  const chained = s.map((v, j) => 0.9 * (0.1 * v) + 0.1 * t[j]!);
+  const targetOnly = t.map((v) => 0.1 * v);
+  runningMean('all-batches').forEach((v, j) => assert.ok(Math.abs(v - chained[j]!) < 1e-5, `all-batches [${j}]: ${v} vs ${chained[j]}`));
+  runningMean('target').forEach((v, j) => assert.ok(Math.abs(v - targetOnly[j]!) < 1e-5, `target [${j}]: ${v} vs ${targetOnly[j]}`));
+});

@@ -24,7 +24,7 @@ function torchUpdate(running: { mean: number[]; variance: number[] }, x: Float32
   }
 }
 
-function stepTwice(calls: number) {
+function stepTwice(calls: number, tracked: (call: number) => boolean = () => true) {
   const d = 3;
   const rng = createRng(5);
   const p = new Params(1);
@@ -37,9 +37,9 @@ function stepTwice(calls: number) {
       const n = 4 + 3 * c;
       return { n, x: uniformArray(rng, n * d).map((v) => v * (1 + 2 * c) + c) };
     });
-    opt.minimize(() => tf.addN(batches.map((b) => tf.sum(tf.square(bn.apply(tf.tensor2d(b.x, [b.n, d]), true))))) as tf.Scalar);
+    opt.minimize(() => tf.addN(batches.map((b, c) => tf.sum(tf.square(bn.apply(tf.tensor2d(b.x, [b.n, d]), true, tracked(c)))))) as tf.Scalar);
     p.commit();
-    for (const b of batches) torchUpdate(reference, b.x, b.n, d);
+    batches.forEach((b, c) => tracked(c) && torchUpdate(reference, b.x, b.n, d));
   }
   const got = { mean: Array.from(bn.runningMean.dataSync()), variance: Array.from(bn.runningVar.dataSync()) };
   opt.dispose();
@@ -75,4 +75,12 @@ test('batch norm called once per step: the same rule (and the two-call test can 
   }
   const chained = stepTwice(2).reference;
   assert.ok(lastOnly.mean.some((v, j) => Math.abs(v - (chained.mean[j] as number)) > 1e-3));
+});
+
+test('a call with track false (aeir normStatistics=target on source batches) leaves the running statistics to the other calls', () => {
+  const { got, reference } = stepTwice(2, (call) => call === 1);
+  close(got.mean, reference.mean);
+  close(got.variance, reference.variance);
+  const both = stepTwice(2);
+  assert.ok(Math.abs(got.mean[0]! - both.got.mean[0]!) > 1e-3, 'control: tracking both calls gives other statistics');
 });
