@@ -7,7 +7,7 @@ import { ReconstructSchema, TrainConfigSchema } from '../runs/config.js';
 import { collect, flag, flagName, num, parseFlags } from './options.js';
 import { trainReporter } from './progress.js';
 
-/** "--option key=value": numbers and booleans are parsed, lists are comma-separated strings. */
+/** "--option key=value": numbers and booleans are parsed; a comma-separated value is a list (of numbers where they are). */
 export function parseMethodOptions(pairs: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
@@ -15,10 +15,13 @@ export function parseMethodOptions(pairs: string[]): Record<string, unknown> {
     if (eq <= 0) throw new UserError(`--option '${pair}': expected KEY=VALUE`);
     const key = pair.slice(0, eq);
     const raw = pair.slice(eq + 1);
-    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw.includes(',') ? raw.split(',') : raw;
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw.includes(',') ? raw.split(',').map(scalar) : scalar(raw);
   }
   return out;
 }
+
+/** A number where the text is one, else the text. */
+const scalar = (raw: string): string | number => (raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw);
 
 const config = TrainConfigSchema.shape;
 const reconstruct = ReconstructSchema.shape;

@@ -2,8 +2,9 @@
 // reference of cross-modal retrieval, e.g. Rasiwasia et al. 2010 on Wikipedia). Regularised closed form:
 //   C_aa = cov(x_a) + r I,  C_bb = cov(x_b) + r I,  M = C_aa^-1/2 C_ab C_bb^-1/2 = U S V^T
 //   W_a = C_aa^-1/2 U_k,  W_b = C_bb^-1/2 V_k,  embeddings (x - mean) W, correlations S.
-// r is `regularization` times the mean variance of the modality; k is chosen on the selection split among
-// `componentChoices` (fitting in float64 JavaScript: fine up to about a thousand dimensions per modality).
+// r is `regularization` times the mean variance of the modality; r and k are chosen together on the selection split
+// among `regularization`'s values and `componentChoices` (covariances in float64 JavaScript, eigenproblems through
+// LAPACK: fine up to about a thousand dimensions per modality).
 // scm adds Rasiwasia et al.'s semantic step: logistic regression from the canonical space to label
 // posteriors, which are the embeddings (compared by cosine here, not the paper's normalised correlation).
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +21,8 @@ const OptionsSchema = z.object({
   /** Logistic-regression iterations and L2 weight (scm only). */
   regressionSteps: z.number().int().positive(),
   regressionL2: z.number().nonnegative(),
-  regularization: z.number().nonnegative(),
+  /** A value, or several to choose from on the selection split (times the modality's mean variance). */
+  regularization: z.union([z.number().nonnegative(), z.array(z.number().nonnegative()).min(1)]),
   maxComponents: z.number().int().positive(),
   componentChoices: z.array(z.number().int().positive()).min(1),
   modalities: z.array(z.string()).length(2).optional(),
@@ -154,58 +156,82 @@ class Cca extends TwoTower {
     };
     const A = centred(a, da);
     const B = centred(b, db);
-    const regularised = (c: Float64Array, d: number) => {
-      let trace = 0;
-      for (let i = 0; i < d; i++) trace += c[i * d + i] as number;
-      const r = this.o.regularization * (trace / d) + 1e-12;
-      for (let i = 0; i < d; i++) c[i * d + i]! += r;
-      return c;
-    };
-    const Ka = inverseSqrt(regularised(crossCovariance(A.x, da, A.x, da, n), da), da);
-    const Kb = inverseSqrt(regularised(crossCovariance(B.x, db, B.x, db, n), db), db);
-    const M = matmul(matmul(Ka, crossCovariance(A.x, da, B.x, db, n), da, da, db), Kb, da, db, db);
-    // Singular vectors from the smaller side's eigenproblem.
+    const covA = crossCovariance(A.x, da, A.x, da, n);
+    const covB = crossCovariance(B.x, db, B.x, db, n);
+    const covAB = crossCovariance(A.x, da, B.x, db, n);
     const k = this.k;
-    const Ua = new Float64Array(da * k);
-    const Ub = new Float64Array(db * k);
-    const s = new Float64Array(k);
-    const transpose = (m: Float64Array, r: number, c: number) => { const t = new Float64Array(r * c); for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) t[j * r + i] = m[i * c + j] as number; return t; };
-    const small = da <= db;
-    const [rows, cols, left] = small ? [da, db, M] : [db, da, transpose(M, da, db)];
-    const eig = symmetricEigen(matmul(left, transpose(left, rows, cols), rows, cols, rows), rows);
-    for (let c = 0; c < k; c++) {
-      const e = rows - 1 - c; // descending
-      const sigma = Math.sqrt(Math.max(eig.values[e] as number, 0));
-      s[c] = sigma;
-      const u = eig.vectors.subarray(e * rows, (e + 1) * rows);
-      const other = new Float64Array(cols);
-      for (let j = 0; j < cols; j++) { let acc = 0; for (let i = 0; i < rows; i++) acc += (left[i * cols + j] as number) * (u[i] as number); other[j] = sigma > 1e-12 ? acc / sigma : 0; }
-      const [ua, ub] = small ? [u, other] : [other, u];
-      for (let i = 0; i < da; i++) Ua[i * k + c] = ua[i] as number;
-      for (let i = 0; i < db; i++) Ub[i * k + c] = ub[i] as number;
-    }
-    this.correlations = Array.from(s);
-    this.mean[0].assign(tf.tensor(Float32Array.from(A.mean), [1, da]));
-    this.mean[1].assign(tf.tensor(Float32Array.from(B.mean), [1, db]));
-    this.weights[0].assign(tf.tensor(Float32Array.from(matmul(Ka, Ua, da, da, k)), [da, k]));
-    this.weights[1].assign(tf.tensor(Float32Array.from(matmul(Kb, Ub, db, db, k)), [db, k]));
     const scores: Record<string, number> = {};
-    let best = { k: k, score: -Infinity };
-    for (const choice of [...new Set([...this.o.componentChoices.filter((c) => c < k), k])].sort((x, y) => x - y)) {
-      this.mask.assign(tf.tensor(Float32Array.from({ length: k }, (_, i) => (i < choice ? 1 : 0)), [1, k]));
-      if (this.semanticHead) await this.fitHeads(data);
-      const sc = await score();
-      scores[choice] = sc;
-      if (sc > best.score) best = { k: choice, score: sc };
+    let best: { r: number; k: number; score: number; solution: ReturnType<typeof solveCca> } | undefined;
+    for (const r of [this.o.regularization].flat()) {
+      const solution = solveCca(covA, covB, covAB, da, db, k, r);
+      this.setSolution(solution, A.mean, B.mean);
+      for (const choice of [...new Set([...this.o.componentChoices.filter((c) => c < k), k])].sort((x, y) => x - y)) {
+        this.setComponents(choice);
+        if (this.semanticHead) await this.fitHeads(data);
+        const sc = await score();
+        scores[`r=${r},k=${choice}`] = sc;
+        if (!best || sc > best.score) best = { r, k: choice, score: sc, solution };
+      }
     }
-    this.mask.assign(tf.tensor(Float32Array.from({ length: k }, (_, i) => (i < best.k ? 1 : 0)), [1, k]));
+    this.setSolution(best!.solution, A.mean, B.mean);
+    this.setComponents(best!.k);
     if (this.semanticHead) await this.fitHeads(data);
-    return { components: best.k, scoresByComponents: scores, canonicalCorrelations: this.correlations.slice(0, best.k) };
+    return { regularization: best!.r, components: best!.k, scores, canonicalCorrelations: this.correlations.slice(0, best!.k) };
+  }
+
+  private setSolution(solution: { weights: [Float64Array, Float64Array]; correlations: number[] }, meanA: Float64Array, meanB: Float64Array): void {
+    const [da, db] = [meanA.length, meanB.length];
+    this.correlations = solution.correlations;
+    this.mean[0].assign(tf.tensor(Float32Array.from(meanA), [1, da]));
+    this.mean[1].assign(tf.tensor(Float32Array.from(meanB), [1, db]));
+    this.weights[0].assign(tf.tensor(Float32Array.from(solution.weights[0]), [da, this.k]));
+    this.weights[1].assign(tf.tensor(Float32Array.from(solution.weights[1]), [db, this.k]));
+  }
+
+  private setComponents(count: number): void {
+    this.mask.assign(tf.tensor(Float32Array.from({ length: this.k }, (_, i) => (i < count ? 1 : 0)), [1, this.k]));
   }
 }
 
+/** C + r mean(diag C) I, on a copy. */
+function regularised(c: Float64Array, d: number, regularization: number): Float64Array {
+  const out = c.slice();
+  let trace = 0;
+  for (let i = 0; i < d; i++) trace += out[i * d + i] as number;
+  const r = regularization * (trace / d) + 1e-12;
+  for (let i = 0; i < d; i++) out[i * d + i]! += r;
+  return out;
+}
+
+/** The k leading canonical directions (W_a = C_aa^-1/2 U_k, W_b = C_bb^-1/2 V_k) and correlations for one r. */
+function solveCca(covA: Float64Array, covB: Float64Array, covAB: Float64Array, da: number, db: number, k: number, r: number) {
+  const Ka = inverseSqrt(regularised(covA, da, r), da);
+  const Kb = inverseSqrt(regularised(covB, db, r), db);
+  const M = matmul(matmul(Ka, covAB, da, da, db), Kb, da, db, db);
+  // Singular vectors from the smaller side's eigenproblem.
+  const Ua = new Float64Array(da * k);
+  const Ub = new Float64Array(db * k);
+  const s = new Float64Array(k);
+  const transpose = (m: Float64Array, rows: number, cols: number) => { const t = new Float64Array(rows * cols); for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j] as number; return t; };
+  const small = da <= db;
+  const [rows, cols, left] = small ? [da, db, M] : [db, da, transpose(M, da, db)];
+  const eig = symmetricEigen(matmul(left, transpose(left, rows, cols), rows, cols, rows), rows);
+  for (let c = 0; c < k; c++) {
+    const e = rows - 1 - c; // descending
+    const sigma = Math.sqrt(Math.max(eig.values[e] as number, 0));
+    s[c] = sigma;
+    const u = eig.vectors.subarray(e * rows, (e + 1) * rows);
+    const other = new Float64Array(cols);
+    for (let j = 0; j < cols; j++) { let acc = 0; for (let i = 0; i < rows; i++) acc += (left[i * cols + j] as number) * (u[i] as number); other[j] = sigma > 1e-12 ? acc / sigma : 0; }
+    const [ua, ub] = small ? [u, other] : [other, u];
+    for (let i = 0; i < da; i++) Ua[i * k + c] = ua[i] as number;
+    for (let i = 0; i < db; i++) Ub[i * k + c] = ub[i] as number;
+  }
+  return { weights: [matmul(Ka, Ua, da, da, k), matmul(Kb, Ub, db, db, k)] as [Float64Array, Float64Array], correlations: Array.from(s) };
+}
+
 const baseDefaults: CcaOptions = {
-  semantic: false, regressionSteps: 300, regressionL2: 1e-4, regularization: 1e-3, maxComponents: 256, componentChoices: [1, 2, 3, 5, 10, 20, 50, 100, 200],
+  semantic: false, regressionSteps: 300, regressionL2: 1e-4, regularization: [1e-3, 1e-2, 0.1, 1, 10, 100], maxComponents: 256, componentChoices: [1, 2, 3, 5, 10, 20, 50, 100, 200],
 };
 const closedForm = { epochs: 1, batchSize: 100, lr: 1e-3, beta1: 0.9, beta2: 0.999, weightDecay: 0 };
 
@@ -214,7 +240,7 @@ register({
   description: 'CCA: regularised canonical correlation analysis between two modalities, closed form; components chosen on validation',
   defaults: baseDefaults,
   training: closedForm,
-  presets: { wikipedia: { options: {}, note: 'defaults (regularisation 1e-3 of the mean variance)' } },
+  presets: { wikipedia: { options: {}, note: 'defaults (regularisation and components chosen on validation)' } },
   parseOptions: (raw) => parseOptionsWith(OptionsSchema, raw),
   create: (ctx, options) => new Cca('cca', ctx, options),
 } satisfies MethodFactory<CcaOptions>);

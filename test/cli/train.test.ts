@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeNpy } from '../../src/data/formats/npy.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { parseMethodOptions } from '../../src/cli/train.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset } from '../helpers/tiny-dataset.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -79,4 +80,11 @@ test('a malformed XMODAL_THREADS is refused in one line before anything runs', (
   const r = spawnSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8', env: { ...process.env, XMODAL_THREADS: 'two' } });
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim(), "xmodal: XMODAL_THREADS must be a positive integer, not 'two'");
+});
+
+test('--option values: numbers, booleans, and comma-separated lists of numbers or names', () => {
+  assert.deepEqual(parseMethodOptions(['tau=0.2', 'semantic=true', 'regularization=0.1,1,10', 'modalities=image,text', 'labelSimilarity=jaccard']), {
+    tau: 0.2, semantic: true, regularization: [0.1, 1, 10], modalities: ['image', 'text'], labelSimilarity: 'jaccard',
+  });
+  assert.throws(() => parseMethodOptions(['tau']), /--option 'tau': expected KEY=VALUE/);
 });

@@ -57,3 +57,32 @@ test('CCA embeddings: unit variance, canonical correlations on the diagonal, unc
   }
   method.dispose();
 });
+
+test('regularisation and components are chosen together by the selection score, and the chosen fit is the one kept', async () => {
+  const rng = createRng(6);
+  const n = 200;
+  const [da, db] = [6, 4];
+  const a = Float32Array.from({ length: n * da }, () => normal(rng));
+  const b = Float32Array.from({ length: n * db }, (_, i) => (a[Math.floor(i / db) * da + (i % db)] as number) + normal(rng));
+  const data = { features: { image: a, text: b }, present: { image: new Uint8Array(n).fill(1), text: new Uint8Array(n).fill(1) }, dims: { image: da, text: db }, labels: new Uint8Array(n), classes: 1 };
+  const ctx = { dims: { image: da, text: db }, labelNames: ['x'], trainLabels: new Uint8Array(n), seed: 0 };
+  const weightsOf = (m: ReturnType<typeof create>) => ['W_a', 'W_b', 'component_mask'].map((k) => Array.from(m.state().get(k)!.dataSync()));
+  // Scores handed out in the order the grid is tried: (r=0: k=1, 2, 4), (r=10: k=1, 2, 4); the best is r=10, k=1.
+  const handed = [0.1, 0.2, 0.3, 0.5, 0.4, 0.2];
+  const grid = create(resolve('cca', undefined, { regularization: [0, 10], componentChoices: [1, 2] }), ctx);
+  let call = 0;
+  const fitted = await grid.fit!(data, async () => handed[call++]!);
+  assert.equal(call, 6);
+  assert.equal(fitted.regularization, 10);
+  assert.equal(fitted.components, 1);
+  assert.deepEqual(Object.keys(fitted.scores as object), ['r=0,k=1', 'r=0,k=2', 'r=0,k=4', 'r=10,k=1', 'r=10,k=2', 'r=10,k=4']);
+  // The kept model is the r=10 fit with one component, not the last one tried.
+  const fixed = create(resolve('cca', undefined, { regularization: 10, componentChoices: [1], maxComponents: 4 }), ctx);
+  await fixed.fit!(data, async () => 0);
+  fixed.state().get('component_mask')!.assign(tf.tensor([[1, 0, 0, 0]]));
+  assert.deepEqual(weightsOf(grid), weightsOf(fixed));
+  const other = create(resolve('cca', undefined, { regularization: 0, componentChoices: [1] }), ctx);
+  await other.fit!(data, async () => 0);
+  assert.notDeepEqual(weightsOf(other)[0], weightsOf(grid)[0], 'control: another regularisation gives other weights');
+  for (const m of [grid, fixed, other]) m.dispose();
+});

@@ -41,7 +41,7 @@ for (const method of ['cca', 'scm']) {
     const out = join(dir, `fit-${method}`);
     const result = await train({ method, data, out, seed: 2, valFraction: 0.25 });
     const artifacts = JSON.parse(readFileSync(join(out, 'artifacts.json'), 'utf8'));
-    assert.ok(artifacts.fit.components >= 1 && Object.keys(artifacts.fit.scoresByComponents).length > 1);
+    assert.ok(artifacts.fit.components >= 1 && Object.keys(artifacts.fit.scores).length > 1 && [1e-3, 1e-2, 0.1, 1, 10, 100].includes(artifacts.fit.regularization));
     assert.equal(readEpochs(out).length, 1);
     for (const r of Object.values(result.test!.directions)) assert.ok(r.mAP > 0.5, `${method} mAP ${r.mAP}`);
   });
