@@ -6,6 +6,7 @@ import { benchSteps, benchThreadSettings } from './methods.js';
 import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWikipediaSeeds } from './training.js';
 import { benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
+import { benchStorage } from './storage.js';
 import { benchTransfer } from './transfer.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
@@ -23,6 +24,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   transfer: benchTransfer,
   index: benchIndex,
   service: benchService,
+  storage: benchStorage,
 };
 
 const filters = process.argv.slice(2);

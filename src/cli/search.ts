@@ -40,8 +40,15 @@ export function parseFilter(f: { labelsAny?: string[] | undefined; labelsAll?: s
   return Object.keys(filter).length ? filter : undefined;
 }
 
-export async function openIndex(dir: string, runDir?: string) {
+/** An index with its journal replayed; a dropped torn record (a write never acknowledged) is one warning line. */
+function loadIndex(dir: string): SearchIndex {
   const index = SearchIndex.load(dir);
+  if (index.journalWarning) console.error(`xmodal: warning: ${index.journalWarning}`);
+  return index;
+}
+
+export async function openIndex(dir: string, runDir?: string) {
+  const index = loadIndex(dir);
   const path = runDir ?? index.manifest.run.dir;
   if (!existsSync(path)) return { index, run: undefined };
   const run = await loadRun(path, existsSync(index.manifest.dataset.path) ? index.manifest.dataset.path : undefined);
@@ -50,8 +57,8 @@ export async function openIndex(dir: string, runDir?: string) {
 }
 
 export function registerSearch(program: Command): void {
-  program.command('index <run-or-optimize> [index]')
-    .description('build a search index of a trained run (xmodal index RUN --out INDEX), or rebuild its graphs (xmodal index optimize INDEX)')
+  program.command('index <run-or-action> [index]')
+    .description('build a search index of a trained run (xmodal index RUN --out INDEX); rebuild its graphs (xmodal index optimize INDEX); fold its journal into a new snapshot (xmodal index compact INDEX)')
     .option('--out <dir>', 'index directory (build)')
     .option('--data <dir>', 'data set to index (default: the run\'s)')
     .option('--split <name>', 'index only this split (default: every item)')
@@ -60,12 +67,15 @@ export function registerSearch(program: Command): void {
     .action(async (first: string, second: string | undefined, raw: Record<string, unknown>) => {
       const f = parseFlags(z.object({ out: z.string().optional(), data: z.string().optional(), split: z.string().optional(), engine: z.enum(['exact', 'hnsw']), force: flag }), raw);
       await initEngine();
-      if (first === 'optimize') {
-        if (!second) throw new UserError('xmodal index optimize INDEX: name the index directory');
-        const index = SearchIndex.load(second);
-        index.optimize();
+      if (first === 'optimize' || first === 'compact') {
+        if (!second) throw new UserError(`xmodal index ${first} INDEX: name the index directory`);
+        const index = loadIndex(second);
+        // optimize rebuilds HNSW graphs; compact drops deleted items' slots. Both write a new snapshot, which
+        // folds the journal in (atomically: the directory is replaced only once the snapshot is complete).
+        if (first === 'optimize') index.optimize();
+        else index.compact();
         await index.save(second, true);
-        console.log(`optimized ${second}: ${JSON.stringify(index.stats())}`);
+        console.log(`${first === 'optimize' ? 'optimized' : 'compacted'} ${second}: ${JSON.stringify(index.stats())}`);
         return;
       }
       if (!f.out) throw new UserError('--out is required to build an index');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
+import { JournalWriter } from '../index/journal.js';
 import { createServer } from '../serve/server.js';
 import { openIndex } from './search.js';
 import { z } from 'zod';
@@ -30,12 +31,9 @@ export function registerServe(program: Command): void {
       if (token !== undefined && token.length < 8) throw new UserError('--token: use at least 8 characters');
       await initEngine({ quiet: true });
       const { index, run } = await openIndex(dir, f.run);
-      // Each write is saved before it is acknowledged; deleted items are dropped once they hold a quarter of the slots.
-      const onWrite = async () => {
-        index.compactIfWasteful();
-        await index.save(dir, true);
-      };
-      const app = createServer({ index, run, token, logger: f.log, onWrite });
+      // Each write is appended to the index's journal and flushed before it is acknowledged (index/journal.ts).
+      const writer = token ? await JournalWriter.open(index, dir) : undefined;
+      const app = createServer({ index, run, token, logger: f.log, writer });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port });

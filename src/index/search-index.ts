@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { syncDirectory, syncFile, writeDirectoryAtomically, writeFileDurably } from '../util/atomic-dir.js';
 import { readBytes, readJsonFileAs } from '../util/read-file.js';
 import { safeName } from '../util/names.js';
+import { replayJournal } from './journal.js';
 import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
 
 export const IndexManifestSchema = z.object({
@@ -63,14 +64,20 @@ export class SearchIndex {
   private live: Uint8Array = new Uint8Array(0);
   readonly engines = new Map<string, Engine>();
 
+  /** Set by load() when the journal's torn last record (a write never acknowledged) was dropped. */
+  journalWarning: string | undefined;
+
   private constructor(readonly manifest: IndexManifest) {}
 
   static create(manifest: Omit<IndexManifest, 'items' | 'created'>): SearchIndex {
     return new SearchIndex({ ...manifest, items: 0, created: new Date().toISOString() });
   }
 
+  /** Live items, counted as they change (a journal replay adds items one write at a time). */
+  private liveCount = 0;
+
   get size(): number {
-    return this.ids.length - this.live.subarray(0, this.ids.length).reduce((s, l) => s + (l ? 0 : 1), 0);
+    return this.liveCount;
   }
 
   get modalities(): string[] {
@@ -125,6 +132,7 @@ export class SearchIndex {
         this.live = grown;
       }
       this.live[slot] = 1;
+      this.liveCount++;
       for (const [m, unit] of units) {
         const engine = this.engine(m);
         engine.store.set(slot, unit);
@@ -161,6 +169,7 @@ export class SearchIndex {
     this.labels = keep.map((s) => this.labels[s] as Uint8Array);
     this.metadata = keep.map((s) => this.metadata[s] as Record<string, unknown>);
     this.live = new Uint8Array(Math.max(1024, keep.length)).fill(1, 0, keep.length);
+    this.liveCount = keep.length;
     this.slotOf.clear();
     this.ids.forEach((id, i) => this.slotOf.set(id, i));
   }
@@ -176,6 +185,7 @@ export class SearchIndex {
     const slot = this.slotOf.get(id);
     if (slot === undefined || !this.live[slot]) return false;
     this.live[slot] = 0;
+    this.liveCount--;
     this.slotOf.delete(id);
     for (const engine of this.engines.values()) if (engine.store.present[slot]) engine.removed(slot);
     this.manifest.items = this.size;
@@ -301,7 +311,10 @@ export class SearchIndex {
     syncDirectory(dirname(resolve(dir)));
   }
 
-  /** Loads an index; every file is checked against index.json (sizes, checksums, row counts), one line if not. */
+  /**
+   * Loads an index: its snapshot, every file checked against index.json (sizes, checksums, row counts), one line
+   * if not; then its journal replayed (journal.ts).
+   */
   static load(dir: string): SearchIndex {
     const path = join(dir, 'index.json');
     if (!existsSync(path)) throw new UserError(`${dir}: not an xmodal index (no index.json)`);
@@ -340,6 +353,7 @@ export class SearchIndex {
     if (liveCount !== manifest.items) throw new UserError(`${join(dir, 'live.npy')}: ${liveCount} live items, index.json says ${manifest.items} (the index is corrupt)`);
     index.live = new Uint8Array(Math.max(1024, n));
     index.live.set(live);
+    index.liveCount = liveCount;
     lines.forEach((line, i) => {
       index.ids.push(line.id);
       index.metadata.push(line.metadata);
@@ -357,6 +371,7 @@ export class SearchIndex {
         ? new HnswEngine(store, manifest.hnsw, join(dir, `${m.name}.hnsw`), m.builtSlots)
         : new ExactEngine(store));
     }
+    index.journalWarning = replayJournal(index, dir);
     return index;
   }
 }

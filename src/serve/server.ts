@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import type { IndexWriter } from '../index/journal.js';
 import { acceptedInputs, queryVectors } from '../index/query.js';
 import type { NewItem, SearchIndex } from '../index/search-index.js';
 import type { EncodingRun } from '../runs/load.js';
-import { GroupCommit } from '../util/group-commit.js';
 import { VERSION } from '../version.js';
 import { Metrics } from './metrics.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS, SECURITY_HEADERS } from './page.js';
@@ -19,10 +19,10 @@ export interface ServeOptions {
   /** Bearer token for write endpoints; none: the service is read-only. */
   token?: string | undefined;
   /**
-   * Called after each accepted write, before it is acknowledged (to persist the index); the server serialises
-   * and coalesces the calls, so it never runs twice at once.
+   * Makes accepted writes durable before they are acknowledged (the index's journal: index/journal.ts). Without
+   * one, writes change the index in memory only.
    */
-  onWrite?: () => Promise<void>;
+  writer?: IndexWriter | undefined;
   bodyLimit?: number;
   logger?: boolean;
 }
@@ -43,8 +43,8 @@ export function createServer(o: ServeOptions): FastifyInstance {
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? 1_048_576 });
   const metrics = new Metrics();
   const { index } = o;
-  const persist = o.onWrite ? new GroupCommit(o.onWrite) : undefined;
-  app.addHook('onClose', async () => persist?.idle());
+  const writer: IndexWriter = o.writer ?? { add: async (items) => index.add(items), remove: async (id) => index.remove(id), close: async () => {} };
+  app.addHook('onClose', async () => writer.close());
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -121,16 +121,14 @@ export function createServer(o: ServeOptions): FastifyInstance {
       }
       return { id: item.id, labels: item.labels, metadata: item.metadata, embeddings };
     });
-    index.add(prepared);
-    await persist?.commit();
+    await writer.add(prepared);
     return reply.status(201).send({ added: prepared.map((p) => p.id) });
   });
 
   app.delete('/items/:id', async (req, reply) => {
     requireToken(req);
     const id = (req.params as { id: string }).id;
-    if (!index.remove(id)) throw new HttpError(404, `no item '${id}'`);
-    await persist?.commit();
+    if (!(await writer.remove(id))) throw new HttpError(404, `no item '${id}'`);
     return reply.status(204).send();
   });
   return app;
