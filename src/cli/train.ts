@@ -50,6 +50,7 @@ const TrainFlagsSchema = z.object({
   reconstructLr: num(reconstruct.lr),
   reconstructOptimizer: reconstruct.optimizer,
   reconstructArgOrder: reconstruct.argOrder,
+  reconstructNormStatistics: reconstruct.normStatistics,
   resume: flag,
   checkpointSeconds: num(config.checkpointSeconds.optional()),
   force: flag,
@@ -58,7 +59,7 @@ const TrainFlagsSchema = z.object({
 
 /** With --resume a run continues with the settings it recorded; these may only be given to start a run. */
 const FIXED_ON_RESUME = ['method', 'data', 'source', 'target', 'preset', 'option', 'epochs', 'batchSize', 'lr', 'lrSchedule', 'seed', 'selectOn', 'valFraction', 'trackTest', 'refit', 'missing',
-  'reconstruct', 'reconstructEpochs', 'reconstructLr', 'reconstructOptimizer', 'reconstructArgOrder', 'force'] as const;
+  'reconstruct', 'reconstructEpochs', 'reconstructLr', 'reconstructOptimizer', 'reconstructArgOrder', 'reconstructNormStatistics', 'force'] as const;
 
 export function registerTrain(program: Command): void {
   program.command('train')
@@ -85,6 +86,7 @@ export function registerTrain(program: Command): void {
     .option('--reconstruct-lr <x>', 'its learning rate (official: SGD 1e-7 for MIRFlickr and MS-COCO, 1e-8 for NUS-WIDE)', '1e-7')
     .option('--reconstruct-optimizer <name>', 'sgd (official) or adam', 'sgd')
     .option('--reconstruct-arg-order <order>', 'paper (default) or official-code: main.py swaps alpha<->tau and beta<->gamma in this stage', 'paper')
+    .option('--reconstruct-norm-statistics <mode>', 'update (official: batch-norm running statistics re-estimated in this stage) or frozen', 'update')
     .option('--resume', 'continue an interrupted run exactly where its last checkpoint left it (needs only --out; its recorded settings apply)')
     .option('--checkpoint-seconds <s>', 'write the resume checkpoint when this many seconds passed since the last one (default 60; also after the last epoch)')
     .option('--force', 'replace an existing run directory')
@@ -118,7 +120,7 @@ export function registerTrain(program: Command): void {
         trackTest: f.trackTest,
         refit: f.refit,
         missing: f.missing,
-        ...(f.reconstruct ? { reconstruct: { epochs: f.reconstructEpochs, lr: f.reconstructLr, optimizer: f.reconstructOptimizer, argOrder: f.reconstructArgOrder } } : {}),
+        ...(f.reconstruct ? { reconstruct: { epochs: f.reconstructEpochs, lr: f.reconstructLr, optimizer: f.reconstructOptimizer, argOrder: f.reconstructArgOrder, normStatistics: f.reconstructNormStatistics } } : {}),
       }, { onEvent: trainReporter(f.json), force: f.force });
     });
 }

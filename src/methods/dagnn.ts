@@ -111,7 +111,9 @@ class Dagnn extends TwoTower {
     return act(applyLinear(g.fc2, act(applyLinear(g.fc1, x))));
   }
 
-  beginReconstruction(argOrder: 'paper' | 'official-code'): void {
+  beginReconstruction(argOrder: 'paper' | 'official-code', normStatistics: 'update' | 'frozen'): void {
+    const norms = [...this.enc, ...this.gen, ...this.disc].map((part) => part.bn).filter((bn) => bn !== undefined);
+    for (const bn of norms) bn.trackStatistics = normStatistics !== 'frozen';
     // main.py calls train_model_incomplete(..., temp, gamma, alpha, beta) where the function expects (alpha, beta,
     // temp, gamma): the class weight becomes tau, the adversarial weight gamma, tau alpha and gamma beta.
     const o = this.o;

@@ -95,8 +95,11 @@ export class BatchNorm {
   /** Running statistics after this step's calls so far, assigned after the optimiser step (undefined: none yet). */
   private next: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
 
+  /** False: training-mode calls leave the running statistics alone unless a call asks otherwise. */
+  trackStatistics = true;
+
   /** `track` false: a training-mode call that normalises with its batch statistics but leaves the running ones alone. */
-  apply(x: tf.Tensor, training: boolean, track = true): tf.Tensor {
+  apply(x: tf.Tensor, training: boolean, track = this.trackStatistics): tf.Tensor {
     if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
     const { mean, variance } = tf.moments(x, 0);
     if (!track) return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);

@@ -65,7 +65,7 @@ export interface Method {
    * Before the modal-reconstruction stage (methods with generators): `official-code` takes the stage's loss weights
    * in the order the official main.py passes them, `paper` as the paper means them.
    */
-  beginReconstruction?(argOrder: 'paper' | 'official-code'): void;
+  beginReconstruction?(argOrder: 'paper' | 'official-code', normStatistics: 'update' | 'frozen'): void;
   /**
    * Evaluation-mode common embedding of items given by several modalities at once (multi-modal queries), for
    * methods that aggregate an item's modalities: from the items' embeddings (`embed` outputs, rows aligned across

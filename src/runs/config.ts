@@ -9,6 +9,11 @@ export const ReconstructSchema = z.object({
   optimizer: z.enum(['sgd', 'adam']),
   /** paper: the loss weights as the paper means them; official-code: as main.py passes them (alpha<->tau, beta<->gamma swapped). */
   argOrder: z.enum(['paper', 'official-code']),
+  /**
+   * Batch norms' running statistics during the stage: update (the official code's: its stage runs in train mode, so
+   * they are re-estimated on batches that hold generated features) or frozen at the main stage's values.
+   */
+  normStatistics: z.enum(['update', 'frozen']).default('update'),
 });
 
 export const TrainConfigSchema = z.object({

@@ -172,7 +172,7 @@ export async function train(input: TrainConfigInput, options: TrainOptions = {})
     // stage 2 is run again from the selected model by --resume.
     flushBest();
     loadModelState(method, paths.best);
-    method.beginReconstruction?.(reconstruct.argOrder);
+    method.beginReconstruction?.(reconstruct.argOrder, reconstruct.normStatistics);
     const stage2 = reconstructionOptimizer(method, reconstruct, training);
     await runStage({
       method, optimizer: stage2, first: training.epochs + 1, last: totalEpochs,

@@ -142,10 +142,10 @@ test('label vectors: given ones are frozen in P-GNN and learned in I-GNN; random
 test('reconstruction stage, official-code order: class weight tau, contrastive (alpha, beta) as (tau, gamma), adversarial gamma', () => {
   const base = fixtureModel('pgnn-con');
   pinToFixture(base);
-  base.beginReconstruction!('paper');
+  base.beginReconstruction!('paper', 'update');
   const paper = termsOf(base);
   close(paper.total!, 0.5 * GOLDEN.cls + GOLDEN.con + 2 * GOLDEN.blindAdv, 'paper order keeps the weights');
-  base.beginReconstruction!('official-code');
+  base.beginReconstruction!('official-code', 'update');
   const swapped = termsOf(base);
   // main.py passes (temp, gamma, alpha, beta) to (alpha, beta, temp, gamma): alpha=0.22, beta=0.14, tau=0.5, gamma=2.
   const con = tf.tidy(() => softContrastiveLoss(tf.tensor2d(I), tf.tensor2d(T), tf.tensor2d(L), { tau: 0.5, gamma: 2, lseFactor: 1.06, labelSimilarity: 'binary' }).dataSync()[0]!);
@@ -153,4 +153,22 @@ test('reconstruction stage, official-code order: class weight tau, contrastive (
   assert.ok(Math.abs(con - GOLDEN.con) > 0.1, 'the swap changes the contrastive term');
   close(swapped.total!, 0.22 * GOLDEN.cls + con + 0.14 * GOLDEN.blindAdv, 'total');
   base.dispose();
+});
+
+test('reconstruction stage: normStatistics frozen keeps every batch norm\'s running statistics; update re-estimates them', () => {
+  const stats = (m: Method) => [...m.state()].filter(([k]) => k.includes('.running_')).map(([k, v]) => [k, Array.from(v.dataSync())] as const);
+  for (const mode of ['frozen', 'update'] as const) {
+    const m = fixtureModel('pgnn-con');
+    const before = stats(m);
+    assert.equal(before.length, 12, 'six batch norms, mean and variance each');
+    m.beginReconstruction!('paper', mode);
+    const b = fixtureBatch();
+    tf.tidy(() => void m.losses(b, { progress: 0 }));
+    m.afterStep();
+    tf.dispose([b.x.image, b.x.text, b.labels]);
+    const after = stats(m);
+    if (mode === 'frozen') assert.deepEqual(after, before);
+    else after.forEach(([k, v], i) => assert.notDeepEqual(v, before[i]![1], `${k} re-estimated`));
+    m.dispose();
+  }
 });
