@@ -122,6 +122,7 @@ export class JournalWriter implements IndexWriter {
   private pending: string[] = [];
   private bytes: number;
   private compactRequested = false;
+  private failed: Error | undefined;
   private nextCompaction: number;
   private readonly queue = new GroupCommit(() => this.flush());
 
@@ -143,13 +144,19 @@ export class JournalWriter implements IndexWriter {
     return new JournalWriter(index, dir, handle, options.compactBytes ?? 64 * 1024 * 1024);
   }
 
+  private usable(): void {
+    if (this.failed) throw new Error(`the journal of ${this.dir} could not be written (${this.failed.message}); writes are refused until the service restarts`);
+  }
+
   async add(items: NewItem[]): Promise<void> {
+    this.usable();
     this.index.add(items); // checks every item first: a refused batch changes nothing and writes nothing
     this.pending.push(line({ op: 'add', items: items.map((item) => ({ id: item.id, labels: item.labels, metadata: item.metadata, embeddings: Object.fromEntries(Object.entries(item.embeddings).map(([m, v]) => [m, encodeVector(v)])) })) }));
     await this.queue.commit();
   }
 
   async remove(id: string): Promise<boolean> {
+    this.usable();
     if (!this.index.remove(id)) return false;
     this.pending.push(line({ op: 'remove', id }));
     await this.queue.commit();
@@ -170,8 +177,16 @@ export class JournalWriter implements IndexWriter {
   private async flush(): Promise<void> {
     if (this.pending.length) {
       const text = this.pending.splice(0).join('');
-      await this.handle.write(text);
-      await this.handle.sync();
+      try {
+        await this.handle.appendFile(text);
+        await this.handle.sync();
+      } catch (error) {
+        // A partial line would make every later line unreadable: cut back to the last whole one, and stop taking
+        // writes (the index in memory now holds writes the disk does not).
+        this.failed = error as Error;
+        await this.handle.truncate(this.bytes).catch(() => {});
+        throw error;
+      }
       this.bytes += Buffer.byteLength(text);
     }
     const wasteful = this.index.deadSlots > 0 && this.index.deadSlots * 4 > this.index.size + this.index.deadSlots;

@@ -141,3 +141,16 @@ test('searches running during writes see only live items, never a half-applied b
   assert.equal(index.size, 60 + 30 - 10);
   await writer.close();
 });
+
+test('a journal that cannot be written: that write fails, later writes are refused, the file stays readable', async () => {
+  const { path, writer } = await served('failing');
+  await writer.add(items(1, 2, 'before'));
+  // The disk going away under the writer (its file handle closed): the append fails.
+  await (writer as unknown as { handle: { close(): Promise<void> } }).handle.close();
+  await assert.rejects(writer.add(items(1, 3, 'lost')), /EBADF|closed/);
+  await assert.rejects(writer.add(items(1, 4, 'refused')), /could not be written .*writes are refused until the service restarts/);
+  await assert.rejects(writer.remove('item1'), /writes are refused/);
+  const reloaded = SearchIndex.load(path);
+  assert.equal(reloaded.journalWarning, undefined);
+  assert.ok(reloaded.item('before0') && !reloaded.item('lost0') && reloaded.item('item1'));
+});
