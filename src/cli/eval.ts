@@ -24,6 +24,16 @@ const intList = z.string().transform((s, ctx) => {
   return values;
 });
 
+/** "N,WEIGHT": N a count or a share of the retrieval set (0 < N < 1), WEIGHT the neighbours' weight. */
+const queryExpansion = z.string().transform((s, ctx) => {
+  const [n, weight, ...rest] = s.split(',').map((x) => Number(x.trim()));
+  if (rest.length || n === undefined || weight === undefined || !(n >= 0) || (n >= 1 && !Number.isInteger(n)) || !(weight >= 0)) {
+    ctx.addIssue({ code: 'custom', message: 'expected N,WEIGHT: N a count (1, 2, ...) or a share of the retrieval set (0 < N < 1), WEIGHT >= 0' });
+    return z.NEVER;
+  }
+  return { n, weight };
+});
+
 const EvalOptions = z.object({
   query: z.string().optional(),
   retrieval: z.string().optional(),
@@ -52,6 +62,7 @@ const EvalOptions = z.object({
   title: z.string().optional(),
   compare: z.array(z.string()).optional(),
   split: z.string().default('test'),
+  queryExpansion: queryExpansion.optional(),
   data: z.string().optional(),
 });
 type EvalOptions = z.infer<typeof EvalOptions>;
@@ -79,11 +90,16 @@ async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
   const { dataset, method } = loaded;
   // Transfer runs are scored on their items' own pairs (Recall@K, rSum), every other run by shared labels.
   const instances = Boolean(loaded.config.targetDataset);
-  const split = loadSplit(dataset, dataset.split(o.split), method.modalities, { complete: instances });
-  const settings = { distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator };
+  if (instances && o.queryExpansion) throw new UserError('--query-expansion: a transfer run is scored on its own pairs (instance protocol); query expansion applies to the label protocol');
+  // A run selected on a validation split carved from train: --split val is those items (config.json records them).
+  const carve = o.split === 'val' && !dataset.splitNames.includes('val') && !o.data && loaded.config.valItems;
+  const indices = carve ? Int32Array.from(carve) : dataset.split(o.split);
+  const split = loadSplit(dataset, indices, method.modalities, { complete: instances });
+  const settings = { distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator, queryExpansion: o.queryExpansion };
   const result = await evaluateFully(method, split, dataset.labelNames, instances ? 'instances' : 'labels', settings);
   const rSum = result.rSum !== undefined ? `, rSum ${result.rSum.toFixed(1)} (instance-level: each item's own pair is the match)` : '';
-  const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}${rSum}`;
+  const expansion = o.queryExpansion ? `, query expansion n ${o.queryExpansion.n} weight ${o.queryExpansion.weight}` : '';
+  const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split${carve ? ' (carved from train: the items the model was selected on)' : ''}${expansion}; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}${rSum}`;
   const report = serializeReport({ title, directions: result.directions, ...(instances ? {} : { averageMAP: result.averageMAP }) }, o.metric);
   if (o.report) {
     const files = await writeReport(o.report, report, o.metric, o.force);
@@ -154,7 +170,8 @@ export function registerEval(program: Command): void {
   program.command('eval')
     .argument('[run]', 'a trained run directory: evaluate its selected model on --split of its data set')
     .description('score a trained run or raw embeddings with the papers\' mAP@all and more, or compare saved results')
-    .option('--split <name>', 'with a run: the split to evaluate', 'test')
+    .option('--split <name>', 'with a run: the split to evaluate (val: the items the run was selected on, also when they were carved from train)', 'test')
+    .option('--query-expansion <n,weight>', 'with a run: add weight x the mean of each query\'s n nearest items (n a count, or a share of the retrieval set below 1) and search again; choose it on --split val')
     .option('--data <dir>', 'with a run: another data set with the same modalities and labels')
     .option('--query <file[:var]>', 'query embeddings (.npy, .npz, .mat, .csv), one row per query')
     .option('--retrieval <file[:var]>', 'retrieval-set embeddings, one row per item')

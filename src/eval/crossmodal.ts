@@ -3,6 +3,7 @@
 import { UserError } from '../errors.js';
 import { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './metrics.js';
 import { groupRelevance, labelRelevance } from './relevance.js';
+import { expandQueries, type QueryExpansion } from './rerank.js';
 import type { Matrix32 } from './similarity.js';
 
 export interface CrossModalInput {
@@ -21,7 +22,11 @@ export interface CrossModalResult {
   averageMAP: number;
 }
 
-export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[string, string]>, options: Partial<RetrievalOptions> = {}): Promise<CrossModalResult> {
+/** Retrieval settings, plus query expansion against each direction's retrieval set (rerank.ts). */
+export type CrossModalOptions = Partial<RetrievalOptions> & { queryExpansion?: QueryExpansion | undefined };
+
+export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[string, string]>, options: CrossModalOptions = {}): Promise<CrossModalResult> {
+  const { queryExpansion, ...retrieval } = options;
   const C = input.labelNames.length;
   const directions: Record<string, RetrievalResult> = {};
   for (const [from, to] of pairs) {
@@ -30,8 +35,9 @@ export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[s
     if (!q || !r) throw new UserError(`no embeddings for modality '${!q ? from : to}' (have: ${Object.keys(input.embeddings).join(', ')})`);
     const ql = input.labelsOf?.[from] ?? input.labels;
     const rl = input.labelsOf?.[to] ?? input.labels;
-    directions[`${from}->${to}`] = await evaluateRetrieval(q, r, labelRelevance(ql, rl, C), {
-      ...options,
+    const queries = queryExpansion ? await expandQueries(q, r, queryExpansion) : q;
+    directions[`${from}->${to}`] = await evaluateRetrieval(queries, r, labelRelevance(ql, rl, C), {
+      ...retrieval,
       perClass: { labels: ql, classes: C, names: input.labelNames },
     });
   }

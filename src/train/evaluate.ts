@@ -1,6 +1,6 @@
 // Scores of a model on a split, under the label protocol (mAP over every ordered pair of modalities, the papers')
 // or the instance protocol (each item's own pair is the match: Recall@K and rSum, for transfer runs).
-import { evaluateCrossModal, evaluateInstances, type CrossModalResult } from '../eval/crossmodal.js';
+import { evaluateCrossModal, evaluateInstances, type CrossModalOptions, type CrossModalResult } from '../eval/crossmodal.js';
 import type { RetrievalOptions } from '../eval/metrics.js';
 import type { Matrix32 } from '../eval/similarity.js';
 import type { Method } from '../methods/method.js';
@@ -50,7 +50,7 @@ export interface FullEvaluation {
  * aggregate, each item's aggregation of all its modalities as a query against each modality; or the instance
  * protocol with rSum.
  */
-export async function evaluateFully(method: Method, split: SplitData, labelNames: string[], protocol: Protocol, options: Partial<RetrievalOptions> = {}): Promise<FullEvaluation> {
+export async function evaluateFully(method: Method, split: SplitData, labelNames: string[], protocol: Protocol, options: CrossModalOptions = {}): Promise<FullEvaluation> {
   const { embeddings, labels } = embedSplit(method, split);
   if (protocol === 'instances') {
     const r = await evaluateInstancePairs(method, split, embeddings, options);

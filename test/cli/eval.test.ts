@@ -73,3 +73,25 @@ test('xmodal eval: bad input gives one line naming the option or file, exit 2', 
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+test('xmodal eval RUN --split val scores the items the run was selected on; --query-expansion is checked and applied', async () => {
+  const { tinyDataset, tinyOptions } = await import('../helpers/tiny-dataset.js');
+  const { train } = await import('../../src/train/trainer.js');
+  const out = join(dir, 'qe-run');
+  const result = await train({ method: 'pgnn-con', options: tinyOptions, data: tinyDataset(dir), out, epochs: 3, batchSize: 20, lr: 1e-3, valFraction: 0.25 });
+  const evaluate = (...extra: string[]) => {
+    const r = xmodal('eval', out, '--split', 'val', '--metric', 'map', '--json', ...extra);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { title: string; averageMAP: number };
+  };
+  const plain = evaluate();
+  assert.ok(Math.abs(plain.averageMAP - result.bestScore) < 1e-12, `val ${plain.averageMAP}, selected on ${result.bestScore}`);
+  assert.match(plain.title, /val split \(carved from train: the items the model was selected on\)/);
+  const expanded = evaluate('--query-expansion', '0.2,1');
+  assert.match(expanded.title, /query expansion n 0.2 weight 1/);
+  assert.notEqual(expanded.averageMAP, plain.averageMAP);
+  assert.equal(evaluate('--query-expansion', '0,1').averageMAP, plain.averageMAP);
+  const bad = xmodal('eval', out, '--query-expansion', '1.5,1');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^xmodal: --query-expansion '1.5,1': expected N,WEIGHT/);
+});

@@ -1,0 +1,57 @@
+// Query expansion at query time (average query expansion, Chum et al. 2007; here across modalities): each query
+// q, unit-normalised, becomes q + weight * mean of its n nearest items of the retrieval set (unit-normalised, cosine),
+// and is searched again. Its neighbours in the target modality carry the target's own geometry into the query.
+//   n = 0 leaves the queries as they are; 0 < n < 1 is a share of the retrieval set (so a choice made on a small
+//   validation set carries over to a larger test set); n >= 1 is a count.
+import { UserError } from '../errors.js';
+import { forEachScoreBlock, normalizeRows, type Matrix32 } from './similarity.js';
+
+export interface QueryExpansion {
+  n: number;
+  weight: number;
+}
+
+/** How many neighbours `n` means against a retrieval set of `items`. */
+export function expansionCount(n: number, items: number): number {
+  if (!(n >= 0) || (n >= 1 && !Number.isInteger(n))) throw new UserError(`query expansion n ${n}: a count (1, 2, ...) or a share of the retrieval set (between 0 and 1)`);
+  if (n === 0) return 0;
+  return Math.min(items, n < 1 ? Math.max(1, Math.round(n * items)) : n);
+}
+
+export async function expandQueries(queries: Matrix32, retrieval: Matrix32, o: QueryExpansion): Promise<Matrix32> {
+  const n = expansionCount(o.n, retrieval.rows);
+  if (n === 0) return queries;
+  const q = normalizeRows(queries);
+  const r = normalizeRows(retrieval);
+  const d = q.cols;
+  const out = Float32Array.from(q.data);
+  const top = new Int32Array(n);
+  const topScore = new Float32Array(n);
+  await forEachScoreBlock(q, r, 'cosine', 256, (start, count, scores) => {
+    for (let b = 0; b < count; b++) {
+      // The n best by insertion into a sorted buffer (ties: the earlier item), O(R n).
+      let filled = 0;
+      const row = scores.subarray(b * r.rows, (b + 1) * r.rows);
+      for (let j = 0; j < r.rows; j++) {
+        const s = row[j] as number;
+        if (filled === n && s <= (topScore[n - 1] as number)) continue;
+        let k = Math.min(filled, n - 1);
+        while (k > 0 && (topScore[k - 1] as number) < s) {
+          topScore[k] = topScore[k - 1] as number;
+          top[k] = top[k - 1] as number;
+          k--;
+        }
+        topScore[k] = s;
+        top[k] = j;
+        if (filled < n) filled++;
+      }
+      const base = (start + b) * d;
+      const scale = o.weight / n;
+      for (let t = 0; t < n; t++) {
+        const item = (top[t] as number) * d;
+        for (let c = 0; c < d; c++) out[base + c]! += scale * (r.data[item + c] as number);
+      }
+    }
+  });
+  return { rows: q.rows, cols: d, data: out };
+}
