@@ -13,7 +13,7 @@ import type { Matrix32 } from '../eval/similarity.js';
 import { evaluateFully } from '../train/evaluate.js';
 import { loadRun } from '../runs/load.js';
 import { loadSplit } from '../train/split-data.js';
-import { flag, parseFlags } from './options.js';
+import { flag, parseFlags, queryExpansionFlag } from './options.js';
 
 const intList = z.string().transform((s, ctx) => {
   const values = s.split(',').map((x) => Number(x.trim()));
@@ -22,16 +22,6 @@ const intList = z.string().transform((s, ctx) => {
     return z.NEVER;
   }
   return values;
-});
-
-/** "N,WEIGHT": N a count or a share of the retrieval set (0 < N < 1), WEIGHT the neighbours' weight. */
-const queryExpansion = z.string().transform((s, ctx) => {
-  const [n, weight, ...rest] = s.split(',').map((x) => Number(x.trim()));
-  if (rest.length || n === undefined || weight === undefined || !(n >= 0) || (n >= 1 && !Number.isInteger(n)) || !(weight >= 0)) {
-    ctx.addIssue({ code: 'custom', message: 'expected N,WEIGHT: N a count (1, 2, ...) or a share of the retrieval set (0 < N < 1), WEIGHT >= 0' });
-    return z.NEVER;
-  }
-  return { n, weight };
 });
 
 const EvalOptions = z.object({
@@ -62,7 +52,7 @@ const EvalOptions = z.object({
   title: z.string().optional(),
   compare: z.array(z.string()).optional(),
   split: z.string().default('test'),
-  queryExpansion: queryExpansion.optional(),
+  queryExpansion: queryExpansionFlag.optional(),
   data: z.string().optional(),
 });
 type EvalOptions = z.infer<typeof EvalOptions>;

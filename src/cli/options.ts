@@ -30,6 +30,16 @@ export const numberMap = z.string().transform((value, ctx) => {
   return out;
 });
 
+/** "N,WEIGHT": N a count or a share of the retrieval set (0 < N < 1), WEIGHT the neighbours' weight. */
+export const queryExpansionFlag = z.string().transform((s, ctx) => {
+  const [n, weight, ...rest] = s.split(',').map((x) => Number(x.trim()));
+  if (rest.length || n === undefined || weight === undefined || !(n >= 0) || (n >= 1 && !Number.isInteger(n)) || !(weight >= 0)) {
+    ctx.addIssue({ code: 'custom', message: 'expected N,WEIGHT: N a count (1, 2, ...) or a share of the retrieval set (0 < N < 1), WEIGHT >= 0' });
+    return z.NEVER;
+  }
+  return { n, weight };
+});
+
 /** A comma-separated list of names. */
 export const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 

@@ -9,7 +9,7 @@ import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
 import { hnswDefaults, SearchIndex, type Filter } from '../index/search-index.js';
 import { loadRun } from '../runs/load.js';
 import { z } from 'zod';
-import { collect, flag, list, nonNegativeInt, parseFlags, positiveInt } from './options.js';
+import { collect, flag, list, nonNegativeInt, parseFlags, positiveInt, queryExpansionFlag } from './options.js';
 
 const SearchFlagsSchema = z.object({
   from: z.string(),
@@ -25,6 +25,7 @@ const SearchFlagsSchema = z.object({
   ids: list.optional(),
   run: z.string().optional(),
   json: flag,
+  queryExpansion: queryExpansionFlag.optional(),
 });
 
 export function parseFilter(f: { labelsAny?: string[] | undefined; labelsAll?: string[] | undefined; where?: string[] | undefined; ids?: string[] | undefined }): Filter | undefined {
@@ -101,6 +102,7 @@ export function registerSearch(program: Command): void {
     .option('--where <field=value>', 'only items whose metadata field equals the value (repeat)', collect)
     .option('--ids <list>', 'only these item ids')
     .option('--run <dir>', 'the run that built the index (default: the one it records)')
+    .option('--query-expansion <n,weight>', 'add weight x the mean of each query\'s n nearest items of --to (n a count, or a share of them below 1) and search again')
     .option('--json', 'print JSON')
     .action(async (dir: string, raw: Record<string, unknown>) => {
       const f = parseFlags(SearchFlagsSchema, raw);
@@ -115,7 +117,7 @@ export function registerSearch(program: Command): void {
       const joined = new Float32Array(vectors.length * index.manifest.dim);
       vectors.forEach((v, i) => joined.set(v, i * index.manifest.dim));
       const filter = parseFilter(f);
-      const results = index.search(f.to, joined, { k: f.k, offset: f.offset, ...(filter ? { filter } : {}) });
+      const results = index.search(f.to, joined, { k: f.k, offset: f.offset, ...(filter ? { filter } : {}), expand: f.queryExpansion });
       if (f.json) console.log(JSON.stringify(results, null, 2));
       else results.forEach((hits, q) => {
         if (results.length > 1) console.log(`query ${q + 1}:`);

@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { syncDirectory, syncFile, writeDirectoryAtomically, writeFileDurably } from '../util/atomic-dir.js';
 import { readBytes, readJsonFileAs } from '../util/read-file.js';
 import { safeName } from '../util/names.js';
+import { expansionCount, type QueryExpansion } from '../eval/rerank.js';
 import { replayJournal } from './journal.js';
 import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
 
@@ -238,8 +239,11 @@ export class SearchIndex {
     return mask;
   }
 
-  /** Common-space query vectors (q x dim) against one modality: the k best after `offset`, filter applied first. */
-  search(to: string, queries: Float32Array, options: { k: number; offset?: number; filter?: Filter }): Hit[][] {
+  /**
+   * Common-space query vectors (q x dim) against one modality: the k best after `offset`, filter applied first.
+   * `expand`: query expansion (eval/rerank.ts) over the modality's items, before the filter; n 0 is plain search.
+   */
+  search(to: string, queries: Float32Array, options: { k: number; offset?: number; filter?: Filter; expand?: QueryExpansion | undefined }): Hit[][] {
     const dim = this.manifest.dim;
     if (queries.length % dim !== 0 || queries.length === 0) throw new UserError(`query vectors must be ${dim}-d embeddings`);
     const normalized = normalizeInPlace(Float32Array.from(queries), dim);
@@ -249,8 +253,26 @@ export class SearchIndex {
       if (!row.every(Number.isFinite) || row.every((x) => x === 0)) throw new UserError(`query ${q + 1}: the embedding is not finite or is zero (query features out of range?)`);
     }
     const offset = options.offset ?? 0;
-    const hits = this.engine(to).search(normalized, options.k + offset, this.allowed(to, options.filter));
+    const query = options.expand ? this.expand(to, normalized, options.expand) : normalized;
+    const hits = this.engine(to).search(query, options.k + offset, this.allowed(to, options.filter));
     return hits.map((list) => list.slice(offset).map((h) => this.describe(h.position, h.score)));
+  }
+
+  /** Each unit query plus weight x the mean of its n nearest stored (unit) vectors of `to`. */
+  private expand(to: string, queries: Float32Array, o: QueryExpansion): Float32Array {
+    const engine = this.engine(to);
+    const everyone = this.allowed(to, undefined);
+    const n = expansionCount(o.n, everyone.reduce((s, v) => s + v, 0));
+    if (n === 0) return queries;
+    const dim = this.manifest.dim;
+    const out = Float32Array.from(queries);
+    engine.search(queries, n, everyone).forEach((list, q) => {
+      for (const h of list) {
+        const v = engine.store.data.subarray(h.position * dim, (h.position + 1) * dim);
+        for (let c = 0; c < dim; c++) out[q * dim + c]! += (o.weight / list.length) * (v[c] as number);
+      }
+    });
+    return normalizeInPlace(out, dim); // scores stay cosines; the ranking is the same either way
   }
 
   optimize(): void {

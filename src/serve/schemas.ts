@@ -14,6 +14,10 @@ export const SearchQuerySchema = z.object({
   k: z.number().int().min(1).max(LIMITS.k).default(10),
   offset: z.number().int().min(0).max(LIMITS.offset).default(0),
   filter: FilterSchema.optional(),
+  expand: z.object({
+    n: z.number().min(0).refine((n) => n < 1 || Number.isInteger(n), 'a count (1, 2, ...) or a share of the items (0 < n < 1)'),
+    weight: z.number().min(0),
+  }).strict().optional().describe('query expansion: add weight x the mean of the query\'s n nearest items of `to` and search again (n 0: plain search)'),
 }).strict();
 
 export const SearchBodySchema = z.union([SearchQuerySchema, z.array(SearchQuerySchema).min(1).max(LIMITS.batch)]);

@@ -91,7 +91,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
     const queries: Array<z.infer<typeof SearchQuerySchema>> = Array.isArray(body) ? body : [body];
     const results = queries.map((q) => {
       const [vector] = queryVectors(index, o.run, [{ from: q.from, ...(q.vector ? { vector: q.vector } : {}), ...(q.item !== undefined ? { item: q.item } : {}), ...(q.text !== undefined ? { text: q.text } : {}), ...(q.features ? { features: q.features } : {}) }]);
-      return index.search(q.to, vector as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}) })[0];
+      return index.search(q.to, vector as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}), expand: q.expand })[0];
     });
     return { results };
   });

@@ -89,3 +89,21 @@ test('HNSW agrees with exact search (recall@10 on random vectors)', () => {
   assert.ok(found / 500 >= 0.95, `recall@10 ${found / 500}`);
   assert.equal(hnsw.stats().modalities.a!.engine, 'hnsw');
 });
+
+test('query expansion in the index ranks as eval\'s expandQueries followed by exact search; n 0 is plain search', async () => {
+  const { expandQueries } = await import('../../src/eval/rerank.js');
+  const all = items(300, 7);
+  const index = SearchIndex.build(manifest('exact'), all);
+  const q = Float32Array.from({ length: dim }, (_, i) => Math.cos(i + 2));
+  const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
+  const plain = index.search('b', q, { k: 20 })[0]!;
+  assert.deepEqual(index.search('b', q, { k: 20, expand: { n: 0, weight: 1 } })[0], plain);
+  const expanded = ids(index.search('b', q, { k: 20, expand: { n: 10, weight: 1 } })[0]!);
+  const withB = all.filter((it) => it.embeddings.b);
+  const retrieval = { rows: withB.length, cols: dim, data: Float32Array.from(withB.flatMap((it) => Array.from(it.embeddings.b!))) };
+  const reference = await expandQueries({ rows: 1, cols: dim, data: q }, retrieval, { n: 10, weight: 1 });
+  assert.deepEqual(expanded, bruteForce(all, reference.data, 'b', () => true).slice(0, 20));
+  assert.notDeepEqual(expanded, ids(plain), 'control: expansion changes the ranking');
+  // A share of the modality's items: 0.05 of the 225 items with b is 11 neighbours.
+  assert.deepEqual(ids(index.search('b', q, { k: 20, expand: { n: 0.05, weight: 1 } })[0]!), ids(index.search('b', q, { k: 20, expand: { n: 11, weight: 1 } })[0]!));
+});

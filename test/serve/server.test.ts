@@ -99,3 +99,16 @@ test('an index refuses a run whose model differs', async () => {
   loaded.manifest.run.modelSha256 = 'f'.repeat(64);
   assert.throws(() => checkIndexMatchesRun(loaded, run), /built with another model/);
 });
+
+test('POST /search with expand: n 0 is plain search, the same as the index\'s expansion otherwise; bad n is a 400', async () => {
+  const query = { from: 'text', to: 'image', item: '3', k: 10 };
+  const plain = (await post('/search', query)).json().results[0];
+  assert.deepEqual((await post('/search', { ...query, expand: { n: 0, weight: 1 } })).json().results[0], plain);
+  const expanded = await post('/search', { ...query, expand: { n: 5, weight: 1 } });
+  assert.equal(expanded.statusCode, 200, expanded.body);
+  const direct = index.search('image', index.embeddingOf('3', 'text'), { k: 10, expand: { n: 5, weight: 1 } })[0]!;
+  assert.deepEqual(expanded.json().results[0].map((h: { id: string }) => h.id), direct.map((h) => h.id));
+  const bad = await post('/search', { ...query, expand: { n: 1.5, weight: 1 } });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().error, /^body\.expand\.n: a count/);
+});
