@@ -3,6 +3,7 @@
 // flag can reuse the very schema of the setting it feeds (TrainConfigSchema's `lr` for --lr, say).
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { QueryExpansionSchema } from '../eval/rerank.js';
 
 /** A string flag read as a number (NaN for a non-number, so the schema's own check reports it). */
 export function num<T extends z.ZodType>(schema: T) {
@@ -30,14 +31,15 @@ export const numberMap = z.string().transform((value, ctx) => {
   return out;
 });
 
-/** "N,WEIGHT": N a count or a share of the retrieval set (0 < N < 1), WEIGHT the neighbours' weight. */
+/** "N,WEIGHT" read into the service's QueryExpansionSchema (N a count or a share below 1, WEIGHT >= 0). */
 export const queryExpansionFlag = z.string().transform((s, ctx) => {
-  const [n, weight, ...rest] = s.split(',').map((x) => Number(x.trim()));
-  if (rest.length || n === undefined || weight === undefined || !(n >= 0) || (n >= 1 && !Number.isInteger(n)) || !(weight >= 0)) {
+  const [n, weight, ...rest] = s.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
+  const parsed = QueryExpansionSchema.safeParse({ n, weight });
+  if (rest.length || !parsed.success) {
     ctx.addIssue({ code: 'custom', message: 'expected N,WEIGHT: N a count (1, 2, ...) or a share of the retrieval set (0 < N < 1), WEIGHT >= 0' });
     return z.NEVER;
   }
-  return { n, weight };
+  return parsed.data;
 });
 
 /** A comma-separated list of names. */

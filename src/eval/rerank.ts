@@ -3,17 +3,20 @@
 // and is searched again. Its neighbours in the target modality carry the target's own geometry into the query.
 //   n = 0 leaves the queries as they are; 0 < n < 1 is a share of the retrieval set (so a choice made on a small
 //   validation set carries over to a larger test set); n >= 1 is a count.
+import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { forEachScoreBlock, normalizeRows, type Matrix32 } from './similarity.js';
 
-export interface QueryExpansion {
-  n: number;
-  weight: number;
-}
+/** The one definition of a valid expansion: the service's body, the CLI flags and expansionCount check it. */
+export const QueryExpansionSchema = z.object({
+  n: z.number().min(0).refine((n) => n < 1 || Number.isInteger(n), 'a count (1, 2, ...) or a share of the items (0 < n < 1)'),
+  weight: z.number().min(0),
+}).strict();
+export type QueryExpansion = z.infer<typeof QueryExpansionSchema>;
 
 /** How many neighbours `n` means against a retrieval set of `items`. */
 export function expansionCount(n: number, items: number): number {
-  if (!(n >= 0) || (n >= 1 && !Number.isInteger(n))) throw new UserError(`query expansion n ${n}: a count (1, 2, ...) or a share of the retrieval set (between 0 and 1)`);
+  if (!QueryExpansionSchema.shape.n.safeParse(n).success) throw new UserError(`query expansion n ${n}: a count (1, 2, ...) or a share of the retrieval set (between 0 and 1)`);
   if (n === 0) return 0;
   return Math.min(items, n < 1 ? Math.max(1, Math.round(n * items)) : n);
 }

@@ -1,5 +1,6 @@
 // Request bodies of the HTTP service: zod gives the runtime checks, the TypeScript types and the OpenAPI schemas.
 import { z } from 'zod';
+import { QueryExpansionSchema } from '../eval/rerank.js';
 import { FilterSchema } from '../index/search-index.js';
 
 export const LIMITS = { k: 100, offset: 10_000, batch: 64, addBatch: 256 } as const;
@@ -14,10 +15,7 @@ export const SearchQuerySchema = z.object({
   k: z.number().int().min(1).max(LIMITS.k).default(10),
   offset: z.number().int().min(0).max(LIMITS.offset).default(0),
   filter: FilterSchema.optional(),
-  expand: z.object({
-    n: z.number().min(0).refine((n) => n < 1 || Number.isInteger(n), 'a count (1, 2, ...) or a share of the items (0 < n < 1)'),
-    weight: z.number().min(0),
-  }).strict().optional().describe('query expansion: add weight x the mean of the query\'s n nearest items of `to` and search again (n 0: plain search)'),
+  expand: QueryExpansionSchema.optional().describe('query expansion: add weight x the mean of the query\'s n nearest items of `to` and search again (n 0: plain search)'),
 }).strict();
 
 export const SearchBodySchema = z.union([SearchQuerySchema, z.array(SearchQuerySchema).min(1).max(LIMITS.batch)]);
