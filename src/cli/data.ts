@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Dataset } from '../data/dataset.js';
 import { importArrays, parseLabelNames } from '../data/importers/arrays.js';
 import { importJsonl } from '../data/importers/jsonl.js';
+import { DEFAULT_IMAGE_LAYER, TEXT_FEATURIZERS, tfidfDefaults } from '../features/state.js';
 import { importLayout } from '../data/importers/layout.js';
 import { importWikipedia, parseVarPair } from '../data/importers/wikipedia.js';
 import { datasetInfo, formatInfo, validateDataset } from '../data/inspect.js';
@@ -21,7 +22,7 @@ import { dropModalities } from '../data/drop.js';
 import { splitDomains } from '../data/domains.js';
 import { checkSpec } from '../data/writer.js';
 import { z } from 'zod';
-import { collect, flag, fraction, nonNegativeInt, nonNegativeNumber, num, numberMap, parseFlags, positiveInt } from './options.js';
+import { collect, flag, fraction, list, nonNegativeInt, nonNegativeNumber, num, numberMap, parseFlags, positiveInt } from './options.js';
 
 /** The flags every command that writes a data set takes. */
 const WriteFlagsSchema = z.object({
@@ -86,7 +87,7 @@ async function save(input: DatasetSpec, flags: WriteFlags): Promise<void> {
 }
 
 export function registerData(program: Command): void {
-  const imp = program.command('import').description('convert feature files into an xmodal data set directory');
+  const imp = program.command('import').description('convert feature files or raw photos and texts into an xmodal data set directory');
 
   withWriteFlags(imp.command('wikipedia <dir>').description('the Wikipedia benchmark layout: raw_features.mat, *_txt_img_cat.list, categories.list'))
     .option('--image-var <train,test>', 'MAT variables of the image features', 'I_tr,I_te')
@@ -137,6 +138,52 @@ export function registerData(program: Command): void {
         seed: flags.seed,
         warn,
       }), flags);
+    });
+
+  withWriteFlags(imp.command('media <items>').description('raw photos and texts: a JSONL or CSV file, one item per line, featurised by xmodal (docs/features.md)'))
+    .requiredOption('--label-field <name>', 'field with the label name (or a list of names; in CSV, names separated by |)')
+    .option('--image-field <name>', 'field with the image path (relative to the items file)')
+    .option('--text-field <names>', 'field or comma-separated fields whose text is joined (e.g. name,description)')
+    .option('--split-field <name>', 'field naming each item\'s split (train, test, ...)')
+    .option('--id-field <name>', 'field with each item\'s id (default: its line number from 0)')
+    .option('--meta-field <names>', 'comma-separated scalar fields kept as metadata (searchable with filters)')
+    .option('--image-features <name>', `image featuriser: mobilenet-v2 (weights from nsfwjs) or tfjs-model (--image-model DIR)`, 'mobilenet-v2')
+    .option('--image-model <dir>', 'a tfjs layers model directory (model.json + shards) for --image-features tfjs-model')
+    .option('--image-layer <name>', `layer whose spatially averaged output are the features (mobilenet-v2 default ${DEFAULT_IMAGE_LAYER})`)
+    .option('--text-features <name>', `text featuriser: ${TEXT_FEATURIZERS.join(', ')}`, 'tfidf')
+    .option('--min-df <n>', 'tfidf: keep words in at least this many training texts', String(tfidfDefaults.minDf))
+    .option('--max-features <n>', 'tfidf: keep at most this many words (the most frequent)', String(tfidfDefaults.maxFeatures))
+    .option('--keep-stop-words', 'tfidf: keep stop words')
+    .option('--skip-bad', 'leave out items whose image is missing or unreadable (counted) instead of refusing the import')
+    .option('--cache <dir>', 'image feature cache, keyed by file sha256 (default: OUT.cache); a re-run reuses it')
+    .option('--test-fraction <f>', 'without --split-field: this share of the items becomes the test split (stratified, seeded)', '0')
+    .option('--seed <n>', 'seed of --test-fraction and --val-fraction', '0')
+    .action(async (items: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(withWrite({
+        labelField: z.string().min(1), imageField: z.string().min(1).optional(), textField: list.optional(), splitField: z.string().optional(),
+        idField: z.string().optional(), metaField: list.default([]), imageFeatures: z.enum(['mobilenet-v2', 'tfjs-model', 'none']),
+        imageModel: z.string().optional(), imageLayer: z.string().optional(), textFeatures: z.enum([...TEXT_FEATURIZERS, 'none']),
+        minDf: positiveInt, maxFeatures: positiveInt, keepStopWords: flag, skipBad: flag, cache: z.string().optional(),
+        testFraction: num(z.number().min(0).lt(1)), seed: nonNegativeInt,
+      }), raw);
+      if (flags.imageModel && flags.imageFeatures !== 'tfjs-model') throw new UserError('--image-model needs --image-features tfjs-model');
+      const progress = process.stderr.isTTY
+        ? (done: number, total: number, rate: number) => process.stderr.write(`\rxmodal import: images ${done}/${total} (${rate.toFixed(1)} images/s)   ${done === total ? '\n' : ''}`)
+        : () => {};
+      const started = Date.now();
+      // Loaded on use: sharp and the CNN are not needed by the other commands.
+      const { importMedia } = await import('../data/importers/media.js');
+      const spec = await importMedia(items, {
+        imageField: flags.imageField, textFields: flags.textField ?? [], labelField: flags.labelField, splitField: flags.splitField,
+        idField: flags.idField, metaFields: flags.metaField,
+        image: flags.imageField && flags.imageFeatures !== 'none' ? { backbone: flags.imageFeatures, ...(flags.imageModel ? { modelDir: flags.imageModel } : {}), ...(flags.imageLayer ? { layer: flags.imageLayer } : {}) } : null,
+        text: flags.textField?.length && flags.textFeatures !== 'none' ? { name: flags.textFeatures, tfidf: { minDf: flags.minDf, maxFeatures: flags.maxFeatures, stopWords: !flags.keepStopWords, sublinearTf: true } } : null,
+        skipBad: flags.skipBad, cacheDir: flags.cache ?? `${flags.out.replace(/\/+$/, '')}.cache`, valFraction: flags.valFraction,
+        testFraction: flags.testFraction, seed: flags.seed, name: flags.name ?? basename(items).replace(/\.[^.]*$/, ''), warn, progress,
+      });
+      // --val-fraction was carved by the importer before the text featuriser was fitted.
+      await save(spec, { ...flags, valFraction: undefined });
+      console.error(`xmodal import: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
 
   withWriteFlags(program.command('synth').description('generate a labelled K-modal data set for tests and demos (labels drawn from a real label matrix)'))

@@ -5,6 +5,8 @@ import { readMatrix } from '../data/formats/matrix.js';
 import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import { buildIndex } from '../index/build.js';
+import { imageFeatures } from '../index/featurize.js';
+import { readBytes } from '../util/read-file.js';
 import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
 import { hnswDefaults, SearchIndex, type Filter } from '../index/search-index.js';
 import { loadRun } from '../runs/load.js';
@@ -17,6 +19,7 @@ const SearchFlagsSchema = z.object({
   vector: z.string().optional(),
   item: z.string().optional(),
   text: z.string().optional(),
+  image: z.string().optional(),
   k: positiveInt,
   offset: nonNegativeInt,
   labelsAny: list.optional(),
@@ -89,12 +92,13 @@ export function registerSearch(program: Command): void {
     });
 
   program.command('search <index>')
-    .description('query an index across modalities: by raw features, by an indexed item, or by raw text')
+    .description('query an index across modalities: by raw features, by an indexed item, by raw text or by a photo')
     .requiredOption('--from <modality>', 'modality of the query, or aggregate (with --item: the item\'s modalities combined; agat runs)')
     .requiredOption('--to <modality>', 'modality of the results')
     .option('--vector <file[:var]>', 'raw features of the query (.npy, .csv, ...; several rows = several queries)')
     .option('--item <id>', 'an indexed item as the query')
-    .option('--text <text>', 'raw text (where the text modality has a vocabulary)')
+    .option('--text <text>', 'raw text (where the modality has a text featuriser or a vocabulary)')
+    .option('--image <file>', 'a photo (where the modality has an image featuriser: data sets from xmodal import media)')
     .option('-k <n>', 'results per query', '10')
     .option('--offset <n>', 'skip this many results (paging)', '0')
     .option('--labels-any <list>', 'only items with at least one of these labels')
@@ -112,6 +116,9 @@ export function registerSearch(program: Command): void {
       if (f.vector) {
         const m = await readMatrix(f.vector);
         for (let r = 0; r < m.rows; r++) specs.push({ from: f.from, vector: Float32Array.from(m.values.subarray(r * m.cols, (r + 1) * m.cols)) });
+      } else if (f.image !== undefined) {
+        if (f.item !== undefined || f.text !== undefined) throw new UserError('give one of --vector, --item, --text or --image');
+        specs.push({ from: f.from, vector: await imageFeatures(index, f.from, readBytes(f.image), f.image) });
       } else specs.push({ from: f.from, ...(f.item !== undefined ? { item: f.item } : {}), ...(f.text !== undefined ? { text: f.text } : {}) });
       const vectors = queryVectors(index, run, specs);
       const joined = new Float32Array(vectors.length * index.manifest.dim);

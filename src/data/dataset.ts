@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { NpyRows } from './formats/npy.js';
 import { readJsonFileAs } from '../util/read-file.js';
-import { ManifestSchema, type Manifest, type ModalityEntry } from './schema.js';
+import { ManifestSchema, MediaEntrySchema, type Manifest, type MediaEntry, type ModalityEntry } from './schema.js';
 
 const verified = new Map<string, string>();
 
@@ -99,9 +99,10 @@ export class Dataset {
     for (const modality of m.modalities) {
       files.push(modality.file);
       if (modality.present) files.push(modality.present);
-      if (modality.featurizer) files.push(modality.featurizer.vocabulary);
+      if (modality.featurizer) files.push(modality.featurizer.type === 'state' ? modality.featurizer.file : modality.featurizer.vocabulary);
     }
     if (m.metadata) files.push(m.metadata.file);
+    if (m.media) files.push(m.media.file);
     if (m.labelEmbeddings) files.push(m.labelEmbeddings.file);
     return files;
   }
@@ -183,6 +184,32 @@ export class Dataset {
       }
     });
     return this.metadataCache;
+  }
+
+  /** Each item's raw media (text, image source and thumbnail), when the data set was imported from media. */
+  media(): MediaEntry[] | undefined {
+    if (!this.manifest.media) return undefined;
+    const path = join(this.dir, this.manifest.media.file);
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    if (lines.length !== this.size) throw new UserError(`${path}: ${lines.length} lines, the data set has ${this.size} items`);
+    return lines.map((line, i) => {
+      const r = MediaEntrySchema.safeParse(JSON.parse(line));
+      if (!r.success) throw new UserError(`${path}: line ${i + 1}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+      return r.data;
+    });
+  }
+
+  /** Where a thumbnail named by its sha256 lives; the name is checked, so no other path can come out. */
+  thumbnailPath(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256) || !this.manifest.media) throw new UserError(`no thumbnail '${sha256.slice(0, 64)}'`);
+    return join(this.dir, this.manifest.media.thumbnails, `${sha256}.jpg`);
+  }
+
+  /** A modality's featuriser state (raw JSON, checked by src/features), when it has one. */
+  featurizerState(modality: string): unknown {
+    const f = this.modality(modality).featurizer;
+    if (f?.type !== 'state') return undefined;
+    return JSON.parse(readFileSync(join(this.dir, f.file), 'utf8'));
   }
 
   /** Item ids: the metadata's "id" where given, else the item's index. */

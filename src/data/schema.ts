@@ -15,8 +15,27 @@ export const ModalitySchema = z.object({
   /** N uint8 presence flags (1 = present); null when every item has this modality. */
   present: fileName.nullable(),
   /** How raw input of this modality becomes a feature vector, where xmodal knows it (e.g. a tag vocabulary). */
-  featurizer: z.object({ type: z.literal('bag-of-words'), vocabulary: fileName }).nullable().default(null),
+  featurizer: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('bag-of-words'), vocabulary: fileName }),
+    /** A featuriser's full state (src/features/state.ts), so that a raw query is featurised as the data was. */
+    z.object({ type: z.literal('state'), file: fileName }),
+  ]).nullable().default(null),
 });
+
+/** One item's raw media (media.jsonl): its text and its image's source, hash and thumbnail. */
+export const MediaEntrySchema = z.object({
+  text: z.string().nullable(),
+  image: z.object({
+    /** The path as the import file gave it (for the record; never read again). */
+    source: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** sha256 of the JPEG thumbnail, which is stored as thumbnails/<sha256>.jpg. */
+    thumbnail: z.string().regex(/^[0-9a-f]{64}$/),
+    width: z.number().int().nonnegative(),
+    height: z.number().int().nonnegative(),
+  }).nullable(),
+});
+export type MediaEntry = z.infer<typeof MediaEntrySchema>;
 
 export const SplitSchema = z.object({ file: fileName, count: z.number().int().nonnegative() });
 
@@ -35,6 +54,8 @@ export const ManifestSchema = z.object({
   labelEmbeddings: z.object({ file: fileName, dim: z.number().int().positive(), source: z.string() }).nullable().default(null),
   /** One JSON object per item and line, with an optional "id". */
   metadata: z.object({ file: fileName }).nullable(),
+  /** Raw media of imported photos and texts: media.jsonl (one MediaEntry a line) and content-addressed thumbnails. */
+  media: z.object({ file: fileName, thumbnails: fileName }).nullable().default(null),
   files: z.record(fileName, z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
   provenance: z.object({
     source: z.string(),

@@ -1,6 +1,6 @@
 // Writes a data set directory, atomically (src/util/atomic-dir.ts): a failed import leaves nothing behind.
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -10,7 +10,7 @@ import { duplicateIdProblem, duplicateLabelProblem, MAX_LABELS, splitProblem } f
 
 export { MAX_LABELS };
 import { encodeNpy } from './formats/npy.js';
-import { DATASET_FORMAT, DATASET_VERSION, ManifestSchema, type Manifest } from './schema.js';
+import { DATASET_FORMAT, DATASET_VERSION, ManifestSchema, type Manifest, type MediaEntry } from './schema.js';
 
 export interface ModalitySpec {
   name: string;
@@ -23,6 +23,8 @@ export interface ModalitySpec {
   source?: string;
   /** Tag vocabulary of a bag-of-words text modality, in column order. */
   vocabulary?: string[];
+  /** A featuriser's full state (src/features/state.ts), saved as <name>.featurizer.json. */
+  featurizer?: unknown;
 }
 
 export interface DatasetSpec {
@@ -36,6 +38,8 @@ export interface DatasetSpec {
   labelEmbeddings?: { data: Float32Array; dim: number; source: string };
   provenance: { source: string; importer: string; notes?: string };
   synthetic?: Record<string, unknown>;
+  /** Raw media per item and the thumbnails they name (sha256 -> JPEG bytes). */
+  media?: { entries: MediaEntry[]; thumbnails: Map<string, Uint8Array> };
 }
 
 export interface WriteOptions {
@@ -89,6 +93,12 @@ export function checkSpec(spec: DatasetSpec, options: WriteOptions = {}): number
   }
   const splitIssue = splitProblem(spec.splits, N, options.allowOverlappingSplits ?? false);
   if (splitIssue) throw new UserError(splitIssue);
+  if (spec.media) {
+    if (spec.media.entries.length !== N) throw new UserError(`media: ${spec.media.entries.length} entries, expected ${N}`);
+    for (const [i, e] of spec.media.entries.entries()) {
+      if (e.image && !spec.media.thumbnails.has(e.image.thumbnail)) throw new UserError(`media: item ${i + 1}: thumbnail ${e.image.thumbnail.slice(0, 12)} missing`);
+    }
+  }
   if (spec.metadata && spec.metadata.length !== N) throw new UserError(`metadata: ${spec.metadata.length} entries, expected ${N}`);
   const idIssue = spec.metadata && duplicateIdProblem(spec.metadata);
   if (idIssue) throw new UserError(idIssue);
@@ -112,12 +122,14 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
       const allPresent = !m.present || m.present.every((p) => p === 1);
       if (!allPresent) put(`${m.name}.present.npy`, encodeNpy(Uint8Array.from(m.present as Uint8Array, (p) => (p ? 1 : 0)), [N]));
       if (m.vocabulary) put(`${m.name}.vocabulary.json`, JSON.stringify(m.vocabulary) + '\n');
+      if (m.featurizer) put(`${m.name}.featurizer.json`, JSON.stringify(m.featurizer) + '\n');
       return {
         name: m.name,
         dim: m.dim,
         file: `${m.name}.npy`,
         present: allPresent ? null : `${m.name}.present.npy`,
-        featurizer: m.vocabulary ? { type: 'bag-of-words' as const, vocabulary: `${m.name}.vocabulary.json` } : null,
+        featurizer: m.featurizer ? { type: 'state' as const, file: `${m.name}.featurizer.json` }
+          : m.vocabulary ? { type: 'bag-of-words' as const, vocabulary: `${m.name}.vocabulary.json` } : null,
       };
     });
     put('labels.npy', encodeNpy(spec.labels.data, [N, spec.labels.names.length]));
@@ -127,6 +139,12 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
       splits[name] = { file: `split-${name}.npy`, count: indices.length };
     }
     if (spec.labelEmbeddings) put('label-embeddings.npy', encodeNpy(spec.labelEmbeddings.data, [spec.labels.names.length, spec.labelEmbeddings.dim]));
+    if (spec.media) {
+      put('media.jsonl', spec.media.entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      // Content-addressed (named by their own sha256), so they need no entry in "files" to be checked.
+      mkdirSync(join(tmp, 'thumbnails'));
+      for (const [sha, bytes] of spec.media.thumbnails) writeFileSync(join(tmp, 'thumbnails', `${sha}.jpg`), bytes);
+    }
     if (spec.metadata) put('metadata.jsonl', spec.metadata.map((m) => JSON.stringify(m)).join('\n') + '\n');
     const manifest = ManifestSchema.parse({
       format: DATASET_FORMAT,
@@ -139,6 +157,7 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
       splits,
       labelEmbeddings: spec.labelEmbeddings ? { file: 'label-embeddings.npy', dim: spec.labelEmbeddings.dim, source: spec.labelEmbeddings.source } : null,
       metadata: spec.metadata ? { file: 'metadata.jsonl' } : null,
+      media: spec.media ? { file: 'media.jsonl', thumbnails: 'thumbnails' } : null,
       files,
       provenance: { ...spec.provenance, notes: spec.provenance.notes ?? '', created: new Date().toISOString(), xmodalVersion: VERSION },
       synthetic: spec.synthetic ?? null,

@@ -2,6 +2,8 @@
 // has, embedded with the run's selected model.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { FeaturizerStateSchema, type FeaturizerState } from '../features/state.js';
 import type { EncodingRun } from '../runs/load.js';
 import { hnswDefaults, modelHash, SearchIndex, type EngineKind, type HnswSettings, type NewItem } from './search-index.js';
 
@@ -27,11 +29,19 @@ export function buildIndex(run: EncodingRun, options: { split?: string; engine: 
   }
   const vocabulary = (m: string): string[] | null => {
     const f = ds.modality(m).featurizer;
-    return f ? (JSON.parse(readFileSync(join(ds.dir, f.vocabulary), 'utf8')) as string[]) : null;
+    return f?.type === 'bag-of-words' ? (JSON.parse(readFileSync(join(ds.dir, f.vocabulary), 'utf8')) as string[]) : null;
+  };
+  // The featuriser's state travels into the index, so that a raw query is featurised exactly as the data was.
+  const featurizer = (m: string): FeaturizerState | null => {
+    const raw = ds.featurizerState(m);
+    if (raw === undefined) return null;
+    const parsed = FeaturizerStateSchema.safeParse(raw);
+    if (!parsed.success) throw new UserError(`${join(ds.dir, `${m}.featurizer.json`)}: not a featuriser state this version reads (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+    return parsed.data;
   };
   return SearchIndex.build({
     format: 'xmodal-index', version: 1, engine: options.engine, hnsw: options.hnsw ?? hnswDefaults, dim: encoder.embeddingDim,
-    modalities: encoder.modalities.map((m) => ({ name: m, inputDim: ds.modality(m).dim, builtSlots: 0, vocabulary: vocabulary(m) })),
+    modalities: encoder.modalities.map((m) => ({ name: m, inputDim: ds.modality(m).dim, builtSlots: 0, vocabulary: vocabulary(m), featurizer: featurizer(m) })),
     labelNames: ds.labelNames,
     run: { dir: resolve(run.dir), method: run.config.method, modelSha256: modelHash(run.dir) },
     dataset: { name: ds.name, path: resolve(ds.dir) },

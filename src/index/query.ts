@@ -1,6 +1,8 @@
 // Turns what a user gives (raw features, an indexed item, raw text) into common-space query vectors.
 import { UserError } from '../errors.js';
 import type { EncodingRun } from '../runs/load.js';
+import { describeState } from '../features/state.js';
+import { hasTextFeaturizer, textFeatures } from './featurize.js';
 import { modelHash, type SearchIndex } from './search-index.js';
 
 /** `from` of a multi-modal query: an item's (or given features') modalities aggregated by the model. */
@@ -13,7 +15,7 @@ export interface QuerySpec {
   vector?: number[] | Float32Array;
   /** An indexed item: its stored `from` embedding. */
   item?: string;
-  /** Raw text, for a text modality with a bag-of-words vocabulary. */
+  /** Raw text, for a text modality with a text featuriser or a bag-of-words vocabulary. */
   text?: string;
   /** With from = aggregate: raw features of several modalities of one query. */
   features?: Record<string, number[] | Float32Array>;
@@ -40,7 +42,10 @@ export function bagOfWords(text: string, vocabulary: string[]): Float32Array {
 export function acceptedInputs(index: SearchIndex, modality: string): string {
   const m = index.manifest.modalities.find((x) => x.name === modality);
   if (!m) return 'none';
-  return [`vector (${m.inputDim}-d ${modality} features)`, 'item (an indexed id)', ...(m.vocabulary ? ['text (bag of words over its vocabulary)'] : [])].join(', ');
+  const raw = m.featurizer?.name === 'image' ? [`image (a photo, ${describeState(m.featurizer)})`]
+    : m.featurizer ? [`text (${describeState(m.featurizer)})`]
+      : m.vocabulary ? ['text (bag of words over its vocabulary)'] : [];
+  return [`vector (${m.inputDim}-d ${modality} features)`, 'item (an indexed id)', ...raw].join(', ');
 }
 
 /** A multi-modal query: the item's stored embeddings, or the given features embedded, aggregated by the model. */
@@ -76,7 +81,8 @@ export function queryVectors(index: SearchIndex, run: EncodingRun | undefined, s
     if (given !== 1) throw new UserError(`give exactly one of vector, item or text (this index accepts for ${q.from}: ${acceptedInputs(index, q.from)})`);
     if (q.item !== undefined) return index.embeddingOf(q.item, q.from);
     let raw: Float32Array;
-    if (q.text !== undefined) {
+    if (q.text !== undefined && hasTextFeaturizer(index, q.from)) raw = textFeatures(index, q.from, q.text);
+    else if (q.text !== undefined) {
       if (!m.vocabulary) throw new UserError(`text: the ${q.from} modality has no featuriser for raw text (this index accepts for ${q.from}: ${acceptedInputs(index, q.from)})`);
       raw = bagOfWords(q.text, m.vocabulary);
     } else {

@@ -10,6 +10,7 @@ import { syncDirectory, syncFile, writeDirectoryAtomically, writeFileDurably } f
 import { readBytes, readJsonFileAs } from '../util/read-file.js';
 import { safeName } from '../util/names.js';
 import { expansionCount, type QueryExpansion } from '../eval/rerank.js';
+import { FeaturizerStateSchema } from '../features/state.js';
 import { replayJournal } from './journal.js';
 import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
 
@@ -19,7 +20,7 @@ export const IndexManifestSchema = z.object({
   engine: z.enum(['exact', 'hnsw']),
   hnsw: z.object({ connectivity: z.number(), expansionAdd: z.number(), expansionSearch: z.number(), quantization: z.enum(['f16', 'f32', 'i8']) }),
   dim: z.number().int().positive(),
-  modalities: z.array(z.object({ name: safeName, inputDim: z.number().int().positive(), builtSlots: z.number().int().nonnegative(), vocabulary: z.array(z.string()).nullable() })),
+  modalities: z.array(z.object({ name: safeName, inputDim: z.number().int().positive(), builtSlots: z.number().int().nonnegative(), vocabulary: z.array(z.string()).nullable(), featurizer: FeaturizerStateSchema.nullable().optional() })),
   labelNames: z.array(z.string()),
   run: z.object({ dir: z.string(), method: z.string(), modelSha256: z.string() }),
   dataset: z.object({ name: z.string(), path: z.string() }),

@@ -12,14 +12,15 @@ const BASE = ['errors', 'paths', 'version'];
 const ALLOWED: Record<string, string[] | '*'> = {
   util: [],
   engine: ['util'],
-  data: ['util', 'engine'],
+  features: ['util', 'engine'],
+  data: ['util', 'engine', 'features'],
   graph: ['util', 'engine'],
   methods: ['util', 'engine', 'graph'],
   eval: ['util', 'engine', 'data'],
   runs: ['util', 'engine', 'data', 'graph', 'methods'],
   train: ['util', 'engine', 'data', 'graph', 'methods', 'runs', 'eval'],
-  index: ['util', 'engine', 'data', 'runs', 'eval'],
-  serve: ['util', 'engine', 'data', 'runs', 'eval', 'index'],
+  index: ['util', 'engine', 'features', 'data', 'runs', 'eval'],
+  serve: ['util', 'engine', 'features', 'data', 'runs', 'eval', 'index'],
   cli: '*',
   'index.ts': '*',
 };

@@ -22,7 +22,7 @@ export interface JsonlOptions {
 }
 
 /** The file's lines as strings, decoded strictly: bytes that are not UTF-8 are an error naming the line. */
-function readLines(path: string): string[] {
+export function readLines(path: string): string[] {
   const bytes = readBytes(path);
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   const lines: string[] = [];
@@ -125,7 +125,7 @@ export function importJsonl(path: string, options: JsonlOptions = {}): DatasetSp
 }
 
 /** No line names a split: a stratified, seeded test share (--test-fraction), or everything in train, said aloud. */
-function defaultSplits(path: string, N: number, labels: Uint8Array, C: number, options: JsonlOptions): Record<string, Int32Array> {
+export function defaultSplits(path: string, N: number, labels: Uint8Array, C: number, options: JsonlOptions): Record<string, Int32Array> {
   const all = Int32Array.from({ length: N }, (_, i) => i);
   const fraction = options.testFraction ?? 0;
   if (!(fraction >= 0 && fraction < 1)) throw new UserError('--test-fraction must be at least 0 and below 1');
