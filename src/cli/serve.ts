@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import { JournalWriter } from '../index/journal.js';
+import { MediaStore } from '../serve/media.js';
 import { createServer } from '../serve/server.js';
 import { openIndex } from './search.js';
 import { z } from 'zod';
@@ -33,7 +34,9 @@ export function registerServe(program: Command): void {
       const { index, run } = await openIndex(dir, f.run);
       // Each write is appended to the index's journal and flushed before it is acknowledged (index/journal.ts).
       const writer = token ? await JournalWriter.open(index, dir) : undefined;
-      const app = createServer({ index, run, token, logger: f.log, writer });
+      // Texts and thumbnails come from the data set the index was built from (xmodal import media).
+      const media = MediaStore.open(index.manifest.dataset.path);
+      const app = createServer({ index, run, token, logger: f.log, writer, media });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port });

@@ -200,6 +200,17 @@ export class SearchIndex {
     return { ...this.describe(slot, Number.NaN), modalities: this.modalities.filter((m) => this.engines.get(m)!.store.present[slot]) };
   }
 
+  /** Up to n live items picked at random (starting points for someone new to the collection). */
+  sample(n: number, random: () => number = Math.random): Array<Hit & { modalities: string[] }> {
+    const slots: number[] = [];
+    for (let s = 0; s < this.live.length; s++) if (this.live[s]) slots.push(s);
+    for (let i = 0; i < Math.min(n, slots.length); i++) {
+      const j = i + Math.floor(random() * (slots.length - i));
+      [slots[i], slots[j]] = [slots[j]!, slots[i]!];
+    }
+    return slots.slice(0, n).map((s) => this.item(this.ids[s] as string)!);
+  }
+
   /** The stored (normalised) embedding of an item in one modality. */
   embeddingOf(id: string, modality: string): Float32Array {
     const slot = this.slotOf.get(id);

@@ -5,13 +5,16 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { IndexWriter } from '../index/journal.js';
+import multipart from '@fastify/multipart';
+import { hasImageFeaturizer, hasTextFeaturizer, imageFeatures, modalityFor } from '../index/featurize.js';
 import { acceptedInputs, queryVectors } from '../index/query.js';
 import type { NewItem, SearchIndex } from '../index/search-index.js';
 import type { EncodingRun } from '../runs/load.js';
 import { VERSION } from '../version.js';
 import { Metrics } from './metrics.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS, SECURITY_HEADERS } from './page.js';
-import { AddBodySchema, describeZodError, openApiDocument, SearchBodySchema, type SearchQuerySchema } from './schemas.js';
+import type { MediaStore } from './media.js';
+import { AddBodySchema, describeZodError, LIMITS, openApiDocument, SEARCH_BODY_LIMIT, SearchBodySchema, SearchQuerySchema } from './schemas.js';
 
 export interface ServeOptions {
   index: SearchIndex;
@@ -25,6 +28,8 @@ export interface ServeOptions {
   writer?: IndexWriter | undefined;
   bodyLimit?: number;
   logger?: boolean;
+  /** Texts and thumbnails of the indexed items (data sets imported from media); none: the media routes 404. */
+  media?: MediaStore | undefined;
 }
 
 class HttpError extends Error {
@@ -52,6 +57,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (error instanceof HttpError) return reply.status(error.status).send({ error: error.message });
     if (error instanceof UserError) return reply.status(400).send({ error: error.message });
+    if (error.code === 'FST_REQ_FILE_TOO_LARGE') return reply.status(413).send({ error: `image: over the ${LIMITS.imageBytes}-byte limit` });
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send({ error: `body over the ${o.bodyLimit ?? 1_048_576}-byte limit` });
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.status(error.statusCode).send({ error: error.message });
     const id = randomUUID();
@@ -77,8 +83,8 @@ export function createServer(o: ServeOptions): FastifyInstance {
   app.get('/info', async () => ({
     items: index.size, dim: index.manifest.dim, engine: index.manifest.engine, labels: index.manifest.labelNames,
     dataset: index.manifest.dataset.name, method: index.manifest.run.method,
-    modalities: index.manifest.modalities.map((m) => ({ name: m.name, inputDim: m.inputDim, accepts: acceptedInputs(index, m.name), text: Boolean(m.vocabulary) })),
-    writable: Boolean(o.token), encoder: Boolean(o.run),
+    modalities: index.manifest.modalities.map((m) => ({ name: m.name, inputDim: m.inputDim, accepts: acceptedInputs(index, m.name), text: Boolean(m.vocabulary) || hasTextFeaturizer(index, m.name), image: hasImageFeaturizer(index, m.name) })),
+    writable: Boolean(o.token), encoder: Boolean(o.run), media: Boolean(o.media),
   }));
   app.get('/openapi.json', async () => openApiDocument(VERSION));
   app.get('/metrics', async (_req, reply) => {
@@ -86,14 +92,72 @@ export function createServer(o: ServeOptions): FastifyInstance {
     reply.type('text/plain; version=0.0.4').send(metrics.render(gauges));
   });
 
-  app.post('/search', async (req) => {
+  /** A base64 or uploaded photo as the raw features of `from`, or a 400 naming the problem. */
+  const photoFeatures = async (from: string, bytes: Uint8Array, where: string): Promise<Float32Array> => {
+    if (!bytes.length) throw new HttpError(400, `${where}: empty`);
+    if (bytes.length > LIMITS.imageBytes) throw new HttpError(413, `${where}: ${bytes.length} bytes, over the ${LIMITS.imageBytes}-byte limit`);
+    return imageFeatures(index, from, bytes, where);
+  };
+
+  // Room for a base64 photo only where the index takes photos.
+  const searchBodyLimit = modalityFor(index, 'image') ? Math.max(o.bodyLimit ?? 1_048_576, SEARCH_BODY_LIMIT) : (o.bodyLimit ?? 1_048_576);
+  app.post('/search', { bodyLimit: searchBodyLimit }, async (req) => {
     const body = parse(SearchBodySchema, req.body);
     const queries: Array<z.infer<typeof SearchQuerySchema>> = Array.isArray(body) ? body : [body];
-    const results = queries.map((q) => {
-      const [vector] = queryVectors(index, o.run, [{ from: q.from, ...(q.vector ? { vector: q.vector } : {}), ...(q.item !== undefined ? { item: q.item } : {}), ...(q.text !== undefined ? { text: q.text } : {}), ...(q.features ? { features: q.features } : {}) }]);
-      return index.search(q.to, vector as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}), expand: q.expand })[0];
-    });
+    const results = [];
+    for (const [i, q] of queries.entries()) {
+      const where = Array.isArray(body) ? `body.${i}.image` : 'body.image';
+      if (q.image !== undefined && (q.vector || q.item !== undefined || q.text !== undefined)) throw new HttpError(400, `${where}: give one of vector, item, text or image`);
+      const vector = q.image !== undefined ? await photoFeatures(q.from, Buffer.from(q.image, 'base64'), where) : q.vector;
+      const [embedded] = queryVectors(index, o.run, [{ from: q.from, ...(vector ? { vector } : {}), ...(q.item !== undefined ? { item: q.item } : {}), ...(q.text !== undefined ? { text: q.text } : {}), ...(q.features ? { features: q.features } : {}) }]);
+      results.push(index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}), expand: q.expand })[0]);
+    }
     return { results };
+  });
+
+  // Multipart uploads for the page's image drop zone and for curl -F; one file, bounded, parsed only here.
+  app.register(multipart, { limits: { fileSize: LIMITS.imageBytes, files: 1, fields: 8, fieldSize: 1024 } });
+  app.register(async (scope) => {
+    scope.post('/search/image', async (req) => {
+      if (!req.isMultipart()) throw new HttpError(400, 'body: send multipart/form-data with a file field "image"');
+      const fields: Record<string, string> = {};
+      let bytes: Buffer | undefined;
+      for await (const part of req.parts()) {
+        if (part.type === 'file') {
+          if (part.fieldname !== 'image') throw new HttpError(400, `${part.fieldname}: unexpected file field (send the photo as "image")`);
+          bytes = await part.toBuffer();
+        } else fields[part.fieldname] = String(part.value);
+      }
+      if (!bytes) throw new HttpError(400, 'image: no file field "image" in the upload');
+      const from = fields.from ?? modalityFor(index, 'image');
+      if (!from) throw new HttpError(400, 'image: this index has no modality that takes photos');
+      const q = parse(SearchQuerySchema, { from, to: fields.to, ...(fields.k !== undefined ? { k: Number(fields.k) } : {}), ...(fields.offset !== undefined ? { offset: Number(fields.offset) } : {}) });
+      const vector = await photoFeatures(q.from, bytes, 'image');
+      const [embedded] = queryVectors(index, o.run, [{ from: q.from, vector }]);
+      return { results: [index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset })[0]] };
+    });
+  });
+
+  const media = (req: FastifyRequest) => {
+    const id = (req.params as { id: string }).id;
+    if (!index.item(id)) throw new HttpError(404, `no item '${id}'`);
+    return { id, entry: o.media?.entry(id) };
+  };
+  app.get('/items/:id/media/image', async (req, reply) => {
+    const { id } = media(req);
+    const bytes = o.media?.thumbnail(id);
+    if (!bytes) throw new HttpError(404, `item '${id}' has no image`);
+    return reply.type('image/jpeg').header('cache-control', 'public, max-age=86400').send(bytes);
+  });
+  app.get('/items/:id/media/text', async (req, reply) => {
+    const { id, entry } = media(req);
+    if (!entry?.text) throw new HttpError(404, `item '${id}' has no text`);
+    return reply.type('text/plain; charset=utf-8').send(entry.text);
+  });
+
+  app.get('/sample', async (req) => {
+    const n = parse(z.object({ n: z.coerce.number().int().min(1).max(LIMITS.k).default(6) }).strict(), req.query).n;
+    return { items: index.sample(n).map(({ score: _score, ...rest }) => rest) };
   });
 
   app.get('/items/:id', async (req) => {
