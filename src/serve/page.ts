@@ -73,9 +73,6 @@ function title(hit) {
   return typeof hit.metadata.title === 'string' && hit.metadata.title ? hit.metadata.title : hit.id;
 }
 function updateKind() {
-  const words = modality($('from').value).text;
-  $('kind').options[1].disabled = !words;
-  if (!words && $('kind').value === 'text') $('kind').value = 'item';
   $('query').placeholder = $('kind').value === 'item' ? 'an item id' : 'words, e.g. what you are looking for';
 }
 async function start() {
@@ -110,8 +107,20 @@ function fromItem(item) {
   $('query').value = item.id;
   search({ from: $('from').value, item: item.id }, 'item ' + title(item));
 }
+// Only plain web or same-site image addresses in metadata become an <img> (no javascript:, data: or other schemes).
+function imageAddress(value) {
+  if (typeof value !== 'string' || !/\\.(jpe?g|png|gif|webp)$/i.test(value)) return undefined;
+  try {
+    const url = new URL(value, location.href);
+    return url.protocol === 'https:' || url.origin === location.origin ? url.href : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
 function result(hit) {
   const children = [];
+  const address = info.media ? undefined : imageAddress(hit.metadata.image || hit.metadata.imageUrl || hit.metadata.url);
+  if (address) children.push(el('img', { alt: '', src: address }));
   if (info.media) {
     const img = el('img', { alt: '', loading: 'lazy', src: mediaUrl(hit.id, 'image') });
     img.onerror = () => img.remove();
@@ -126,7 +135,11 @@ function result(hit) {
     snippet,
     el('div', { className: 'meta', textContent: meta }),
   ]));
-  if (info.media) fetch(mediaUrl(hit.id, 'text')).then((r) => (r.ok ? r.text() : '')).then((t) => { snippet.textContent = t.length > 220 ? t.slice(0, 220) + '\\u2026' : t; });
+  // The first lines of the item's text, without the title the result already shows.
+  if (info.media) fetch(mediaUrl(hit.id, 'text')).then((r) => (r.ok ? r.text() : '')).then((t) => {
+    const body = t.startsWith(title(hit)) ? t.slice(title(hit).length).trim() : t;
+    snippet.textContent = body.length > 200 ? body.slice(0, 200) + '\\u2026' : body;
+  });
   const li = el('li', { title: 'search from this item' }, children);
   li.onclick = () => fromItem({ id: hit.id, metadata: hit.metadata, labels: hit.labels });
   return li;
@@ -156,6 +169,8 @@ async function searchPhoto(file) {
   const form = new FormData();
   form.append('to', $('to').value);
   form.append('k', String(Number($('k').value) || 10));
+  const f = filter();
+  if (f) form.append('filter', JSON.stringify(f));
   form.append('image', file);
   const r = await fetch('/search/image', { method: 'POST', body: form });
   await answer(r, 'the photo ' + file.name, URL.createObjectURL(file));

@@ -52,7 +52,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     info: { title: 'xmodal search service', version },
     paths: {
       '/search': { post: { summary: 'one query or an array of queries (results in the same order)', requestBody: json(SearchBodySchema), responses: { 200: { description: 'hits per query', ...json(z.object({ results: z.array(z.array(HitSchema)) })) }, 400: error, 413: error } } },
-      '/search/image': { post: { summary: 'search by an uploaded photo: multipart/form-data with a file field "image" and fields to, from (default: the modality that takes images), k', responses: { 200: { description: 'hits', ...json(z.object({ results: z.array(z.array(HitSchema)) })) }, 400: error, 413: error } } },
+      '/search/image': { post: { summary: 'search by an uploaded photo: multipart/form-data with a file field "image" and fields to, from (default: the modality that takes images), k, offset, filter (JSON)', responses: { 200: { description: 'hits', ...json(z.object({ results: z.array(z.array(HitSchema)) })) }, 400: error, 413: error } } },
       '/items/{id}/media/image': { get: { summary: 'the item\'s image thumbnail (JPEG), for items imported from photos', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'image/jpeg' }, 404: error } } },
       '/items/{id}/media/text': { get: { summary: 'the item\'s text (text/plain), for items imported from texts', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'text/plain' }, 404: error } } },
       '/items/{id}': {

@@ -116,7 +116,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
   });
 
   // Multipart uploads for the page's image drop zone and for curl -F; one file, bounded, parsed only here.
-  app.register(multipart, { limits: { fileSize: LIMITS.imageBytes, files: 1, fields: 8, fieldSize: 1024 } });
+  app.register(multipart, { limits: { fileSize: LIMITS.imageBytes, files: 1, fields: 8, fieldSize: 16_384 } });
   app.register(async (scope) => {
     scope.post('/search/image', async (req) => {
       if (!req.isMultipart()) throw new HttpError(400, 'body: send multipart/form-data with a file field "image"');
@@ -131,10 +131,16 @@ export function createServer(o: ServeOptions): FastifyInstance {
       if (!bytes) throw new HttpError(400, 'image: no file field "image" in the upload');
       const from = fields.from ?? modalityFor(index, 'image');
       if (!from) throw new HttpError(400, 'image: this index has no modality that takes photos');
-      const q = parse(SearchQuerySchema, { from, to: fields.to, ...(fields.k !== undefined ? { k: Number(fields.k) } : {}), ...(fields.offset !== undefined ? { offset: Number(fields.offset) } : {}) });
+      let filter: unknown;
+      try {
+        filter = fields.filter === undefined ? undefined : JSON.parse(fields.filter);
+      } catch {
+        throw new HttpError(400, 'filter: not valid JSON');
+      }
+      const q = parse(SearchQuerySchema, { from, to: fields.to, ...(fields.k !== undefined ? { k: Number(fields.k) } : {}), ...(fields.offset !== undefined ? { offset: Number(fields.offset) } : {}), ...(filter !== undefined ? { filter } : {}) });
       const vector = await photoFeatures(q.from, bytes, 'image');
       const [embedded] = queryVectors(index, o.run, [{ from: q.from, vector }]);
-      return { results: [index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset })[0]] };
+      return { results: [index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}) })[0]] };
     });
   });
 

@@ -11,6 +11,9 @@ import { train } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tinyDataset, tinyOptions } from '../helpers/tiny-dataset.js';
 import { synthesize, synthDefaults } from '../../src/data/synth.js';
+import { MediaStore } from '../../src/serve/media.js';
+import { mediaIndex } from '../helpers/media-index.js';
+import { PHOTOS } from '../helpers/media-items.js';
 import { writeDataset } from '../../src/data/writer.js';
 
 const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -25,7 +28,10 @@ type PageDocument = { querySelector(s: string): { value: string }; querySelector
 async function servePage(data: string, out: string, epochs: number) {
   await train({ method: 'pgnn-con', options: tinyOptions, data, out, epochs, batchSize: 20, lr: 1e-3 });
   const run = await loadRun(out);
-  const app = createServer({ index: buildIndex(run, { engine: 'exact' }), run });
+  return openPage(createServer({ index: buildIndex(run, { engine: 'exact' }), run }));
+}
+
+async function openPage(app: ReturnType<typeof createServer>) {
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const browser = await chromium.launch({
     executablePath: executablePath ?? '/usr/bin/chromium',
@@ -53,13 +59,15 @@ test('the page searches, shows results with labels, searches from a clicked resu
   assert.equal(await page.locator('#results li').count(), 10);
   const firstId = await page.locator('#results li b').first().textContent();
   assert.ok(firstId);
-  // A click searches from the clicked item (in the result modality).
+  // A click searches from the clicked item in the same direction (text -> image).
   await page.locator('#results li').nth(1).click();
   await page.waitForFunction(() => {
     const d = (globalThis as unknown as { document: PageDocument }).document;
     return d.querySelector('#query').value !== '3' && d.querySelectorAll('#results li b').length > 0;
   });
-  assert.equal(await page.inputValue('#from'), 'image');
+  assert.equal(await page.inputValue('#from'), 'text');
+  assert.equal(await page.inputValue('#to'), 'image');
+  assert.match(await page.textContent('#shown') ?? '', /^Results for item .* \(text \u2192 image\)$/);
   // Label filter: every result carries the label.
   await page.check('#labels input[value="sky"]');
   await page.click('button[type=submit]');
@@ -104,4 +112,43 @@ test('a hostile data set: label names and metadata reach the page as text, and n
   assert.equal(await page.title(), 'xmodal search');
   assert.deepEqual(dialogs, []);
   assert.equal(await page.locator('#results img, #labels img, #results script, #results svg').count(), 0, 'no element made from data');
+});
+
+type MediaDocument = {
+  querySelectorAll(s: string): ArrayLike<{ complete: boolean; naturalWidth: number; textContent: string | null }>;
+  documentElement: { scrollWidth: number };
+};
+
+test('photos and words at 390 px: typed words and an uploaded photo find items, shown with thumbnails and snippets', { skip }, async () => {
+  const dir = tempDir();
+  const { data, run, index } = await mediaIndex(dir);
+  const { page, url } = await openPage(createServer({ index, run, media: MediaStore.open(data) }));
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(url);
+  await page.waitForSelector('#start button');
+  assert.equal(await page.locator('#start button').count(), 6, 'random starting points');
+  assert.equal(await page.inputValue('#kind'), 'text', 'words by default where the index takes text');
+  await page.fill('#query', 'a giraffe with a long neck');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#results li img');
+  assert.match(await page.textContent('#shown') ?? '', /^Results for \u201ca giraffe with a long neck\u201d \(text \u2192 image\)$/);
+  // Every thumbnail loads, and every result gets the first lines of its text.
+  await page.waitForFunction(() => {
+    const d = (globalThis as unknown as { document: MediaDocument }).document;
+    const imgs = Array.from(d.querySelectorAll('#results li img'));
+    const snippets = Array.from(d.querySelectorAll('#results .snippet'));
+    return imgs.length === 10 && imgs.every((i) => i.complete && i.naturalWidth > 0) && snippets.every((s) => (s.textContent ?? '').length > 0);
+  });
+  assert.ok(await page.evaluate(() => (globalThis as unknown as { document: MediaDocument }).document.documentElement.scrollWidth) <= 390, 'no sideways scrolling at 390 px');
+  // A photo from the file picker: the query is shown with the photo, results are texts.
+  await page.selectOption('#to', 'text');
+  await page.setInputFiles('#photo', join(PHOTOS, 'horses.jpg'));
+  await page.waitForSelector('#shown img');
+  await page.waitForFunction(() => /the photo horses\.jpg \(image \u2192 text\)/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } } }).document.getElementById('shown').textContent ?? ''));
+  assert.equal(await page.inputValue('#from'), 'image');
+  assert.equal(await page.locator('#results li').count(), 10);
+  // A non-image upload: the service's message, no results.
+  await page.setInputFiles('#photo', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a photo') });
+  await page.waitForSelector('#error:not(:empty)');
+  assert.match(await page.textContent('#error') ?? '', /not an image sharp can read/);
 });
