@@ -92,9 +92,18 @@ export function registerData(program: Command): void {
   withWriteFlags(imp.command('wikipedia <dir>').description('the Wikipedia benchmark layout: raw_features.mat, *_txt_img_cat.list, categories.list'))
     .option('--image-var <train,test>', 'MAT variables of the image features', 'I_tr,I_te')
     .option('--text-var <train,test>', 'MAT variables of the text features', 'T_tr,T_te')
+    .option('--texts <file>', 'article texts ({id, title, text} a line): titles and texts for the page (default: DIR/texts.jsonl when present)')
+    .option('--no-texts', 'leave the article texts out')
+    .option('--text-features <name>', `replace the LDA text features by xmodal's own (${TEXT_FEATURIZERS.join(', ')}) of title + text, fitted on train`)
+    .option('--min-df <n>', 'tfidf: keep words in at least this many training texts', String(tfidfDefaults.minDf))
+    .option('--max-features <n>', 'tfidf: keep at most this many words', String(tfidfDefaults.maxFeatures))
     .action(async (dir: string, raw: Record<string, unknown>) => {
-      const flags = parseFlags(withWrite({ imageVar: z.string(), textVar: z.string() }), raw);
-      await save(await importWikipedia(dir, { imageVars: parseVarPair('--image-var', flags.imageVar), textVars: parseVarPair('--text-var', flags.textVar), warn }), flags);
+      const flags = parseFlags(withWrite({ imageVar: z.string(), textVar: z.string(), texts: z.union([z.string(), z.boolean()]).optional(), textFeatures: z.enum(TEXT_FEATURIZERS).optional(), minDf: positiveInt, maxFeatures: positiveInt }), raw);
+      await save(await importWikipedia(dir, {
+        imageVars: parseVarPair('--image-var', flags.imageVar), textVars: parseVarPair('--text-var', flags.textVar), warn,
+        ...(flags.texts === false ? { texts: false as const } : typeof flags.texts === 'string' ? { texts: flags.texts } : {}),
+        ...(flags.textFeatures ? { textFeatures: { name: flags.textFeatures, tfidf: { ...tfidfDefaults, minDf: flags.minDf, maxFeatures: flags.maxFeatures } } } : {}),
+      }), flags);
     });
 
   withWriteFlags(imp.command('layout <dir>').description('research split files: {train,test}_{img,txt,lab}.mat (GNN4CMR/ALGCN) or *_img_lab.mat class indices (DSCMR)'))

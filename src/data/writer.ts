@@ -142,7 +142,7 @@ export function writeDataset(out: string, spec: DatasetSpec, options: WriteOptio
     if (spec.media) {
       put('media.jsonl', spec.media.entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
       // Content-addressed (named by their own sha256), so they need no entry in "files" to be checked.
-      mkdirSync(join(tmp, 'thumbnails'));
+      if (spec.media.thumbnails.size) mkdirSync(join(tmp, 'thumbnails'));
       for (const [sha, bytes] of spec.media.thumbnails) writeFileSync(join(tmp, 'thumbnails', `${sha}.jpg`), bytes);
     }
     if (spec.metadata) put('metadata.jsonl', spec.metadata.map((m) => JSON.stringify(m)).join('\n') + '\n');

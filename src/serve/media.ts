@@ -19,6 +19,18 @@ export class MediaStore {
     return new MediaStore(dataset, new Map(media.map((m, i) => [ids[i]!, m])));
   }
 
+  /** Which kinds of media any item has (the page asks for thumbnails only where some exist). */
+  get kinds(): { image: boolean; text: boolean } {
+    let image = false;
+    let text = false;
+    for (const e of this.entries.values()) {
+      image ||= e.image !== null;
+      text ||= e.text !== null;
+      if (image && text) break;
+    }
+    return { image, text };
+  }
+
   entry(id: string): MediaEntry | undefined {
     return this.entries.get(id);
   }

@@ -119,9 +119,9 @@ function imageAddress(value) {
 }
 function result(hit) {
   const children = [];
-  const address = info.media ? undefined : imageAddress(hit.metadata.image || hit.metadata.imageUrl || hit.metadata.url);
+  const address = info.media.image ? undefined : imageAddress(hit.metadata.image || hit.metadata.imageUrl || hit.metadata.url);
   if (address) children.push(el('img', { alt: '', src: address }));
-  if (info.media) {
+  if (info.media.image) {
     const img = el('img', { alt: '', loading: 'lazy', src: mediaUrl(hit.id, 'image') });
     img.onerror = () => img.remove();
     children.push(img);
@@ -136,7 +136,7 @@ function result(hit) {
     el('div', { className: 'meta', textContent: meta }),
   ]));
   // The first lines of the item's text, without the title the result already shows.
-  if (info.media) fetch(mediaUrl(hit.id, 'text')).then((r) => (r.ok ? r.text() : '')).then((t) => {
+  if (info.media.text) fetch(mediaUrl(hit.id, 'text')).then((r) => (r.ok ? r.text() : '')).then((t) => {
     const body = t.startsWith(title(hit)) ? t.slice(title(hit).length).trim() : t;
     snippet.textContent = body.length > 200 ? body.slice(0, 200) + '\\u2026' : body;
   });

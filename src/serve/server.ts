@@ -84,7 +84,7 @@ export function createServer(o: ServeOptions): FastifyInstance {
     items: index.size, dim: index.manifest.dim, engine: index.manifest.engine, labels: index.manifest.labelNames,
     dataset: index.manifest.dataset.name, method: index.manifest.run.method,
     modalities: index.manifest.modalities.map((m) => ({ name: m.name, inputDim: m.inputDim, accepts: acceptedInputs(index, m.name), text: Boolean(m.vocabulary) || hasTextFeaturizer(index, m.name), image: hasImageFeaturizer(index, m.name) })),
-    writable: Boolean(o.token), encoder: Boolean(o.run), media: Boolean(o.media),
+    writable: Boolean(o.token), encoder: Boolean(o.run), media: o.media?.kinds ?? { image: false, text: false },
   }));
   app.get('/openapi.json', async () => openApiDocument(VERSION));
   app.get('/metrics', async (_req, reply) => {

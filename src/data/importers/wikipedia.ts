@@ -5,7 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { matMatrix, readMat } from '../formats/mat5.js';
+import { fitTextFeaturizer } from '../../features/text.js';
+import type { TextFeaturizerName, TfidfOptions } from '../../features/state.js';
 import type { DatasetSpec } from '../writer.js';
+import { readLines } from './jsonl.js';
 
 const defaultCategories = ['art', 'biology', 'geography', 'history', 'literature', 'media', 'music', 'royalty', 'sport', 'warfare'];
 
@@ -26,6 +29,33 @@ export interface WikipediaOptions {
   textVars?: [string, string];
   /** Told about variables of the file that were not imported. */
   warn?: (message: string) => void;
+  /**
+   * The article texts (texts.jsonl: {id, title, text} a line, keyed by the lists' text ids). They become item
+   * titles (metadata) and media texts, so the page shows what a result is. Default: DIR/texts.jsonl if present.
+   */
+  texts?: string | false;
+  /** Replace the 10-d LDA text modality by xmodal's own featuriser of title + text, fitted on the train split. */
+  textFeatures?: { name: TextFeaturizerName; tfidf: TfidfOptions };
+}
+
+interface ArticleText { title: string; text: string }
+
+/** texts.jsonl by text id; every listed item must have its text. */
+function readTexts(path: string): Map<string, ArticleText> {
+  const texts = new Map<string, ArticleText>();
+  readLines(path).forEach((line, i) => {
+    if (!line.trim()) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      throw new UserError(`${path}: line ${i + 1}: not valid JSON`);
+    }
+    const o = v as Partial<Record<'id' | 'title' | 'text', unknown>>;
+    if (typeof o.id !== 'string' || typeof o.title !== 'string' || typeof o.text !== 'string') throw new UserError(`${path}: line ${i + 1}: expected {"id", "title", "text"} strings`);
+    texts.set(o.id, { title: o.title, text: o.text });
+  });
+  return texts;
 }
 
 /** "--image-var I_tr,I_te" -> ['I_tr', 'I_te']. */
@@ -74,20 +104,40 @@ export async function importWikipedia(dir: string, options: WikipediaOptions = {
     splits[p.split] = Int32Array.from({ length: n }, (_, i) => offset + i);
     offset += n;
   }
+  const textsPath = options.texts === false ? undefined : options.texts ?? (existsSync(join(dir, 'texts.jsonl')) ? join(dir, 'texts.jsonl') : undefined);
+  if (options.textFeatures && !textsPath) throw new UserError(`--text-features needs the article texts (${join(dir, 'texts.jsonl')} or --texts FILE)`);
+  let media: DatasetSpec['media'];
+  let textModality = { name: 'text', dim: textDim, data: text, source: `${matPath}:${textTr}/${textTe}` } as DatasetSpec['modalities'][number];
+  if (textsPath) {
+    const texts = readTexts(textsPath);
+    const articles = metadata.map((m) => {
+      const a = texts.get(m.textId as string);
+      if (!a) throw new UserError(`${textsPath}: no text for text id '${m.textId as string}'`);
+      return a;
+    });
+    articles.forEach((a, i) => (metadata[i]!.title = a.title));
+    media = { entries: articles.map((a) => ({ text: a.text, image: null })), thumbnails: new Map() };
+    if (options.textFeatures) {
+      const raw = articles.map((a) => `${a.title}\n${a.text}`);
+      const f = fitTextFeaturizer(options.textFeatures.name, Array.from(splits.train!, (i) => raw[i]!), options.textFeatures.tfidf);
+      textModality = { name: 'text', dim: f.dim, data: f.featurize(raw), source: `${textsPath}: title + text`, featurizer: f.state };
+    }
+  }
   return {
     name: 'wikipedia',
-    description: 'Wikipedia cross-modal benchmark: 2,866 article sections with one image each, 10 categories; image = 128-bin SIFT bag of visual words, text = 10-topic LDA proportions. Protocol: query = retrieval = test.',
+    description: `Wikipedia cross-modal benchmark: 2,866 article sections with one image each, 10 categories; image = 128-bin SIFT bag of visual words, text = ${options.textFeatures ? `xmodal ${options.textFeatures.name} of the article title + text (${textModality.dim}-d)` : '10-topic LDA proportions'}.${textsPath ? ' With article titles and texts (Wikipedia, CC BY-SA).' : ''} Protocol: query = retrieval = test.`,
     modalities: [
       { name: 'image', dim: imageDim, data: image, source: `${matPath}:${imageTr}/${imageTe}` },
-      { name: 'text', dim: textDim, data: text, source: `${matPath}:${textTr}/${textTe}` },
+      textModality,
     ],
     labels: { names: categories, data: labels, source: join(dir, 'trainset_txt_img_cat.list') },
     splits,
     metadata,
+    ...(media ? { media } : {}),
     provenance: {
       source: 'Rasiwasia et al., "A New Approach to Cross-Modal Multimedia Retrieval", ACM MM 2010 (SVCL, UC San Diego); derived features only',
       importer: 'wikipedia',
-      notes: 'Canonical split 2,173 train / 693 test. Published mAP on these features: SCM 0.277 image->text / 0.226 text->image; JFSSL 0.306 / 0.228.',
+      notes: `Canonical split 2,173 train / 693 test. Published mAP on these features: SCM 0.277 image->text / 0.226 text->image; JFSSL 0.306 / 0.228.${textsPath ? ' Article titles and texts: Wikipedia, CC BY-SA (via the dataset\'s texts/*.xml).' : ''}${options.textFeatures ? ` Text modality: xmodal ${options.textFeatures.name} of title + text, fitted on train (not the LDA features of the papers).` : ''}`,
     },
   };
 }
