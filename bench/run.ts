@@ -7,6 +7,7 @@ import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWik
 import { benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
 import { benchStorage } from './storage.js';
+import { benchMedia } from './media.js';
 import { benchTransfer } from './transfer.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
@@ -25,6 +26,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   index: benchIndex,
   service: benchService,
   storage: benchStorage,
+  media: benchMedia,
 };
 
 const filters = process.argv.slice(2);

@@ -176,9 +176,11 @@ export function registerData(program: Command): void {
         testFraction: num(z.number().min(0).lt(1)), seed: nonNegativeInt,
       }), raw);
       if (flags.imageModel && flags.imageFeatures !== 'tfjs-model') throw new UserError('--image-model needs --image-features tfjs-model');
-      const progress = process.stderr.isTTY
-        ? (done: number, total: number, rate: number) => process.stderr.write(`\rxmodal import: images ${done}/${total} (${rate.toFixed(1)} images/s)   ${done === total ? '\n' : ''}`)
-        : () => {};
+      let images = '';
+      const progress = (done: number, total: number, rate: number) => {
+        images = `${done} images featurised at ${rate.toFixed(1)} images/s, `;
+        if (process.stderr.isTTY) process.stderr.write(`\rxmodal import: images ${done}/${total} (${rate.toFixed(1)} images/s)   ${done === total ? '\n' : ''}`);
+      };
       const started = Date.now();
       // Loaded on use: sharp and the CNN are not needed by the other commands.
       const { importMedia } = await import('../data/importers/media.js');
@@ -192,7 +194,7 @@ export function registerData(program: Command): void {
       });
       // --val-fraction was carved by the importer before the text featuriser was fitted.
       await save(spec, { ...flags, valFraction: undefined });
-      console.error(`xmodal import: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.error(`xmodal import: ${images}${((Date.now() - started) / 1000).toFixed(1)} s in all`);
     });
 
   withWriteFlags(program.command('synth').description('generate a labelled K-modal data set for tests and demos (labels drawn from a real label matrix)'))
