@@ -41,9 +41,9 @@ export function readLines(path: string): string[] {
   return lines;
 }
 
-export function importJsonl(path: string, options: JsonlOptions = {}): DatasetSpec {
-  const lines = readLines(path).map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim().length > 0);
-  const rows = lines.map(([line, no]) => {
+/** Every non-empty line as a JSON object, its own keys read into a Map, with its line number. */
+export function readJsonObjects(path: string): Array<{ no: number; item: Map<string, unknown> }> {
+  return readLines(path).map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim().length > 0).map(([line, no]) => {
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -54,6 +54,10 @@ export function importJsonl(path: string, options: JsonlOptions = {}): DatasetSp
     // Own keys only, read into a Map: a key such as "__proto__" or "constructor" is a field like any other.
     return { no, item: new Map(Object.entries(value as Record<string, unknown>)) };
   });
+}
+
+export function importJsonl(path: string, options: JsonlOptions = {}): DatasetSpec {
+  const rows = readJsonObjects(path);
   if (!rows.length) throw new UserError(`${path}: no items`);
   const dims = new Map<string, number>();
   const labelSet = new Set<string>();

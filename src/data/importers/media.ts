@@ -17,7 +17,7 @@ import { readBytes } from '../../util/read-file.js';
 import type { MediaEntry } from '../schema.js';
 import { carveValidation } from '../splits.js';
 import type { DatasetSpec, ModalitySpec } from '../writer.js';
-import { defaultSplits, readLines } from './jsonl.js';
+import { defaultSplits, readJsonObjects } from './jsonl.js';
 
 export interface MediaImportOptions {
   imageField: string | undefined;
@@ -56,16 +56,7 @@ function readRows(path: string): Row[] {
     }
     return records.map((r, i) => ({ where: `${path}: row ${i + 2}`, fields: new Map(Object.entries(r)) }));
   }
-  return readLines(path).map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim().length > 0).map(([line, no]) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new UserError(`${path}: line ${no}: not valid JSON`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${path}: line ${no}: expected a JSON object`);
-    return { where: `${path}: line ${no}`, fields: new Map(Object.entries(value as Record<string, unknown>)) };
-  });
+  return readJsonObjects(path).map(({ no, item }) => ({ where: `${path}: line ${no}`, fields: item }));
 }
 
 /** Labels of a row: one name, a list of names, or (CSV) names separated by '|'. */

@@ -8,7 +8,7 @@ import { matMatrix, readMat } from '../formats/mat5.js';
 import { fitTextFeaturizer } from '../../features/text.js';
 import type { TextFeaturizerName, TfidfOptions } from '../../features/state.js';
 import type { DatasetSpec } from '../writer.js';
-import { readLines } from './jsonl.js';
+import { readJsonObjects } from './jsonl.js';
 
 const defaultCategories = ['art', 'biology', 'geography', 'history', 'literature', 'media', 'music', 'royalty', 'sport', 'warfare'];
 
@@ -43,18 +43,11 @@ interface ArticleText { title: string; text: string }
 /** texts.jsonl by text id; every listed item must have its text. */
 function readTexts(path: string): Map<string, ArticleText> {
   const texts = new Map<string, ArticleText>();
-  readLines(path).forEach((line, i) => {
-    if (!line.trim()) return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      throw new UserError(`${path}: line ${i + 1}: not valid JSON`);
-    }
-    const o = v as Partial<Record<'id' | 'title' | 'text', unknown>>;
-    if (typeof o.id !== 'string' || typeof o.title !== 'string' || typeof o.text !== 'string') throw new UserError(`${path}: line ${i + 1}: expected {"id", "title", "text"} strings`);
-    texts.set(o.id, { title: o.title, text: o.text });
-  });
+  for (const { no, item } of readJsonObjects(path)) {
+    const [id, title, text] = ['id', 'title', 'text'].map((k) => item.get(k));
+    if (typeof id !== 'string' || typeof title !== 'string' || typeof text !== 'string') throw new UserError(`${path}: line ${no}: expected {"id", "title", "text"} strings`);
+    texts.set(id, { title, text });
+  }
   return texts;
 }
 
