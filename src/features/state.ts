@@ -2,6 +2,7 @@
 // training saw. It is saved with the data set (<modality>.featurizer.json), copied into the index manifest, and
 // read back at query time; one schema gives the type, the check on load and the message.
 import { z } from 'zod';
+import { firstDifference } from '../util/json-diff.js';
 
 export const FEATURIZER_VERSION = 1;
 
@@ -106,24 +107,4 @@ export function describeState(state: FeaturizerState): string {
 }
 
 /** The first field where two states differ ("layer: block_13_expand_relu vs out_relu"), or undefined if equal. */
-export function stateDifference(a: unknown, b: unknown, path = ''): string | undefined {
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return `${path || '(root)'}: ${a.length} entries vs ${b.length}`;
-    for (let i = 0; i < a.length; i++) {
-      const d = stateDifference(a[i], b[i], `${path}[${i}]`);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) {
-      const d = stateDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  if (Object.is(a, b)) return undefined;
-  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-  return `${path || '(root)'}: ${show(a)} vs ${show(b)}`;
-}
+export const stateDifference = firstDifference;

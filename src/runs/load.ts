@@ -1,12 +1,13 @@
 // A trained run, loaded back: its configuration, data set and the selected model with per-modality encoders.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { Dataset } from '../data/dataset.js';
 import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
 import '../methods/index.js';
 import type { Method, MethodContext } from '../methods/method.js';
 import { create, resolve } from '../methods/registry.js';
+import { firstDifference } from '../util/json-diff.js';
 import { readJsonFileAs } from '../util/read-file.js';
 import type { RecordedConfig } from './config.js';
 import { encoderOf, type Encoder } from './encoder.js';
@@ -50,6 +51,20 @@ export function createRecordedMethod(config: RecordedConfig, ds: Dataset, trainI
 }
 
 /**
+ * Another data set than the one a run was trained on must featurise raw input the same way (same vocabulary,
+ * same image layer and weights), or its vectors mean something else to the model: refused, saying what differs.
+ */
+function checkSameFeaturizers(trainedOn: string, dataset: Dataset): void {
+  if (resolvePath(trainedOn) === resolvePath(dataset.dir) || !existsSync(join(trainedOn, 'dataset.json'))) return;
+  const original = Dataset.open(trainedOn);
+  for (const m of dataset.modalityNames) {
+    if (!original.modalityNames.includes(m)) continue;
+    const diff = firstDifference(original.featurizerState(m) ?? null, dataset.featurizerState(m) ?? null);
+    if (diff) throw new UserError(`${dataset.dir}: the ${m} featuriser differs from the one the run was trained on (${trainedOn}): ${diff}`);
+  }
+}
+
+/**
  * `dataDir` overrides the recorded data set (same modalities, dimensions and labels are required); a transfer
  * run's default is its target domain.
  */
@@ -60,6 +75,7 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   const config = readRecordedConfig(dir);
   // A transfer run serves its target domain.
   const dataset = Dataset.open(dataDir ?? config.targetDataset?.path ?? config.dataset.path).verify();
+  if (dataDir) checkSameFeaturizers(config.dataset.path, dataset);
   await initEngine();
   const method = createRecordedMethod(config, dataset, dataset.split('train'));
   loadModelState(method, paths.best);

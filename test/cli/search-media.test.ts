@@ -28,6 +28,12 @@ test('search --image and --text: the same hits as in process; a non-image is one
   assert.equal(words.status, 0, words.stderr);
   const [w] = queryVectors(index, run, [{ from: 'text', text: 'an eagle with wings' }]);
   assert.deepEqual(JSON.parse(words.stdout), index.search('image', w!, { k: 2 }));
+  // Another data set whose text vocabulary differs cannot be indexed with this run: its columns mean other words.
+  const other = spawnSync(process.execPath, [CLI, 'import', 'media', join(dir, 'items.jsonl'), '--out', join(dir, 'other'), '--image-field', 'image', '--text-field', 'name', '--label-field', 'label', '--split-field', 'split', '--id-field', 'id', '--min-df', '1'], { encoding: 'utf8' });
+  assert.equal(other.status, 0, other.stderr);
+  const refused = spawnSync(process.execPath, [CLI, 'index', run.dir, '--data', join(dir, 'other'), '--out', join(dir, 'other-index')], { encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /other: the text featuriser differs from the one the run was trained on \(.*ds\): maxFeatures: 500 vs 5000\n$/);
   const notes = join(dir, 'notes.jpg');
   writeFileSync(notes, 'not a photo');
   const bad = spawnSync(process.execPath, [CLI, 'search', indexDir, '--from', 'image', '--to', 'text', '--image', notes], { encoding: 'utf8' });
