@@ -17,7 +17,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { train } from '../src/train/trainer.js';
 import { emit, round } from './harness.js';
 
-async function scenario(name: string, source: string, target: string, preset: string | undefined, dir: string): Promise<void> {
+export async function scenario(name: string, source: string, target: string, preset: string | undefined, dir: string): Promise<void> {
   const rSum: Record<string, number> = {};
   // The three modes, and transfer again with running statistics from target batches only (AdaBN-like).
   const runs: Array<[string, Record<string, unknown>]> = [

