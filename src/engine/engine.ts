@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installSharedIdentity } from './identity-kernel.js';
+import { installImageKernels } from './cnn-kernels.js';
 import { installNativeMatMul } from './matmul-kernel.js';
 import { installNativeColumnReductions } from './reduce-kernel.js';
 import { loadNative, type NativeKernels, type NativeStatus } from './native.js';
@@ -32,6 +33,7 @@ async function start(quiet: boolean): Promise<EngineInfo> {
   installSharedIdentity();
   if (kernels) {
     installNativeMatMul(kernels);
+    installImageKernels(kernels);
     installNativeColumnReductions(kernels);
   } else if (!quiet && !warned) {
     warned = true;

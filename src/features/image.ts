@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { initEngine, tf } from '../engine/engine.js';
 import { UserError } from '../errors.js';
+import { foldBatchNorm, type ModelArtifacts } from './fold-batch-norm.js';
 import { DEFAULT_IMAGE_LAYER, FEATURIZER_VERSION, type ImageState } from './state.js';
 
 const require = createRequire(import.meta.url);
@@ -67,10 +68,9 @@ export async function thumbnail(bytes: Uint8Array, where: string): Promise<Buffe
   }
 }
 
-interface ModelArtifacts { topology: Record<string, unknown>; weightSpecs: tf.io.WeightsManifestEntry[]; weights: Uint8Array }
 
 /** nsfwjs's MobileNetV2: its model JSON and base64 weight shard are bundled as JavaScript files in the package. */
-function mobilenetArtifacts(): ModelArtifacts {
+export function mobilenetArtifacts(): ModelArtifacts {
   let root: string;
   try {
     root = join(dirname(require.resolve('nsfwjs')), '..', '..');
@@ -131,8 +131,9 @@ export interface ImageFeaturizer {
 /** The pooled activations of one layer: a sub-model from the input to it, averaged over height and width. */
 async function build(artifacts: ModelArtifacts, layerName: string, where: string): Promise<{ model: tf.LayersModel; dim: number; size: number }> {
   await initEngine({ quiet: true });
-  const weightData = artifacts.weights.buffer.slice(artifacts.weights.byteOffset, artifacts.weights.byteOffset + artifacts.weights.byteLength) as ArrayBuffer;
-  const full = await tf.loadLayersModel({ load: async () => ({ modelTopology: artifacts.topology, weightSpecs: artifacts.weightSpecs, weightData }) });
+  const inference = await foldBatchNorm(artifacts, layerName);
+  const weightData = inference.weights.buffer.slice(inference.weights.byteOffset, inference.weights.byteOffset + inference.weights.byteLength) as ArrayBuffer;
+  const full = await tf.loadLayersModel({ load: async () => ({ modelTopology: inference.topology, weightSpecs: inference.weightSpecs, weightData }) });
   const layer = full.layers.find((l) => l.name === layerName);
   if (!layer) throw new UserError(`${where}: no layer '${layerName}' (layers include: ${full.layers.slice(-12).map((l) => l.name).join(', ')})`);
   const shape = full.inputs[0]!.shape;
