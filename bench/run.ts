@@ -7,7 +7,7 @@ import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWik
 import { benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
 import { benchStorage } from './storage.js';
-import { benchMedia } from './media.js';
+import { benchMediaProbe, benchMediaRetrieval, benchMediaSpeed } from './media.js';
 import { benchTransfer } from './transfer.js';
 
 const groups: Record<string, () => void | Promise<void>> = {
@@ -26,7 +26,9 @@ const groups: Record<string, () => void | Promise<void>> = {
   index: benchIndex,
   service: benchService,
   storage: benchStorage,
-  media: benchMedia,
+  'media-speed': benchMediaSpeed,
+  'media-probe': benchMediaProbe,
+  'media-retrieval': benchMediaRetrieval,
 };
 
 const filters = process.argv.slice(2);

@@ -6,8 +6,11 @@ import { firstDifference } from '../util/json-diff.js';
 
 export const FEATURIZER_VERSION = 1;
 
-/** MobileNetV2's default layer: block 13's expansion (576 channels at 14 x 14), chosen on validation (docs/features.md). */
-export const DEFAULT_IMAGE_LAYER = 'block_13_expand_relu';
+/**
+ * MobileNetV2's default layer: block 16's expansion (960 channels at 7 x 7), the best of five layers on a
+ * validation split of flipkart-products (10-nearest-neighbour accuracy; `npm run bench -- media-probe`).
+ */
+export const DEFAULT_IMAGE_LAYER = 'block_16_expand_relu';
 
 export const TEXT_FEATURIZERS = ['tfidf', 'glove-mean', 'tfidf+glove'] as const;
 export type TextFeaturizerName = (typeof TEXT_FEATURIZERS)[number];

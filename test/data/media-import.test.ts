@@ -20,10 +20,10 @@ test('a JSONL of photos and texts becomes a data set with both featurisers, medi
   const out = join(dir, 'ds');
   const r = xmodal(...mediaArgs(items, out));
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /wrote .*: 14 items \(train 7, test 7\); image 576-d, text \d+-d; 2 labels/);
+  assert.match(r.stdout, /wrote .*: 14 items \(train 7, test 7\); image 960-d, text \d+-d; 2 labels/);
   const ds = Dataset.open(out).verify();
   assert.deepEqual(ds.labelNames, ['animal', 'scene']);
-  assert.equal((ds.featurizerState('image') as { name: string; layer: string }).layer, 'block_13_expand_relu');
+  assert.equal((ds.featurizerState('image') as { name: string; layer: string }).layer, 'block_16_expand_relu');
   assert.equal((ds.featurizerState('text') as { name: string }).name, 'tfidf');
   const media = ds.media()!;
   assert.equal(media[0]!.text, 'dog\na brown dog sitting beside a bicycle');

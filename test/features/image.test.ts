@@ -13,20 +13,20 @@ const names = ['dog.jpg', 'kite.jpg', 'scream.jpg'];
 
 test('mobilenet-v2: pooled block 13 features; the saved state gives the same features bit for bit', async () => {
   const f = await createImageFeaturizer({ backbone: 'mobilenet-v2' });
-  assert.equal(f.dim, 576);
-  assert.equal(f.state.layer, 'block_13_expand_relu');
+  assert.equal(f.dim, 960);
+  assert.equal(f.state.layer, 'block_16_expand_relu');
   const a = await f.featurize(photos, names);
-  assert.equal(a.length, 3 * 576);
+  assert.equal(a.length, 3 * 960);
   assert.ok(a.every((v) => Number.isFinite(v) && v >= 0), 'ReLU activations averaged: finite and non-negative');
   // Different photos give different features (a constant featuriser would pass the equality below).
-  const row = (i: number) => a.subarray(i * 576, (i + 1) * 576);
+  const row = (i: number) => a.subarray(i * 960, (i + 1) * 960);
   assert.notDeepEqual([...row(0)], [...row(1)]);
   const state = FeaturizerStateSchema.parse(JSON.parse(JSON.stringify(f.state))) as ImageState;
   const g = await openImageFeaturizer(state, 2);
   assert.deepEqual(await g.featurize([photos[1]!], [names[1]!]), row(1));
   // Another layer is another featuriser.
-  const out = await createImageFeaturizer({ backbone: 'mobilenet-v2', layer: 'out_relu' });
-  assert.equal(out.dim, 1280);
+  const mid = await createImageFeaturizer({ backbone: 'mobilenet-v2', layer: 'block_13_expand_relu' });
+  assert.equal(mid.dim, 576);
 });
 
 test('refusals: not an image, an unknown layer, weights that differ from the recorded ones', async () => {
