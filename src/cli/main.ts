@@ -9,6 +9,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerTrain } from './train.js';
 import { registerEmbed } from './embed.js';
+import { registerEnsemble } from './ensemble.js';
 import { registerSearch } from './search.js';
 import { registerServe } from './serve.js';
 
@@ -23,6 +24,7 @@ registerDoctor(program);
 registerData(program);
 registerEval(program);
 registerTrain(program);
+registerEnsemble(program);
 registerEmbed(program);
 registerSearch(program);
 registerServe(program);

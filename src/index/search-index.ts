@@ -11,6 +11,7 @@ import { readBytes, readJsonFileAs } from '../util/read-file.js';
 import { safeName } from '../util/names.js';
 import { expansionCount, type QueryExpansion } from '../eval/rerank.js';
 import { FeaturizerStateSchema } from '../features/state.js';
+import { ensembleHash, isEnsemble } from '../runs/ensemble.js';
 import { replayJournal } from './journal.js';
 import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, type Engine, type EngineKind, type HnswSettings } from './engines.js';
 
@@ -55,6 +56,7 @@ export interface NewItem {
 }
 
 export function modelHash(runDir: string): string {
+  if (isEnsemble(runDir)) return ensembleHash(runDir, modelHash);
   return createHash('sha256').update(readFileSync(join(runDir, 'best', 'model.bin'))).digest('hex');
 }
 

@@ -11,6 +11,7 @@ import { firstDifference } from '../util/json-diff.js';
 import { readJsonFileAs } from '../util/read-file.js';
 import type { RecordedConfig } from './config.js';
 import { encoderOf, type Encoder } from './encoder.js';
+import { ENSEMBLE_FILE, ensembleMethod, isEnsemble, readEnsemble } from './ensemble.js';
 import { BestMetaSchema, loadModelState, readRecordedConfig, runPaths } from './files.js';
 
 export interface LoadedRun {
@@ -69,6 +70,7 @@ function checkSameFeaturizers(trainedOn: string, dataset: Dataset): void {
  * run's default is its target domain.
  */
 export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun> {
+  if (isEnsemble(dir)) return loadEnsemble(dir, dataDir);
   const paths = runPaths(dir);
   if (!existsSync(paths.config)) throw new UserError(`${dir}: not an xmodal run (no config.json)`);
   if (!existsSync(join(paths.best, 'model.json'))) throw new UserError(`${dir}: the run has no selected model yet (no best/; did training finish an epoch?)`);
@@ -81,4 +83,24 @@ export async function loadRun(dir: string, dataDir?: string): Promise<LoadedRun>
   loadModelState(method, paths.best);
   const meta = readJsonFileAs(join(paths.best, 'meta.json'), BestMetaSchema);
   return { dir, config, dataset, method, encoder: encoderOf(method), bestEpoch: meta.epoch, bestScore: meta.score };
+}
+
+/** Runs loaded on one data set and combined (ensemble.ts); refuses members that do not fit together. */
+export async function loadEnsembleOf(dir: string, members: string[], dataDir?: string): Promise<LoadedRun> {
+  if (members.length < 2) throw new UserError('an ensemble needs at least two runs');
+  const loaded: LoadedRun[] = [];
+  for (const m of members) {
+    if (!existsSync(m)) throw new UserError(`${join(dir, ENSEMBLE_FILE)}: member ${m} is missing`);
+    // Every member embeds the first member's data set (or --data), as `xmodal index RUN --data` would.
+    loaded.push(await loadRun(m, dataDir ?? loaded[0]?.dataset.dir));
+  }
+  const first = loaded[0]!;
+  const method = ensembleMethod(loaded.map((r) => r.method));
+  const config = { ...first.config, method: 'ensemble', selection: `each of ${loaded.length} members by its own ${first.config.selection}` };
+  return { dir, config, dataset: first.dataset, method, encoder: encoderOf(method), bestEpoch: first.bestEpoch, bestScore: Number.NaN };
+}
+
+/** An ensemble directory (ensemble.json): its members loaded on one data set, embedding as one model. */
+function loadEnsemble(dir: string, dataDir?: string): Promise<LoadedRun> {
+  return loadEnsembleOf(dir, readEnsemble(dir).members, dataDir);
 }
