@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { readMatrix } from '../data/formats/matrix.js';
 import { initEngine } from '../engine/engine.js';
 import { UserError } from '../errors.js';
-import { buildIndex } from '../index/build.js';
+import { buildAugmentedIndex, buildIndex } from '../index/build.js';
 import { imageFeatures } from '../index/featurize.js';
 import { readBytes } from '../util/read-file.js';
 import { checkIndexMatchesRun, queryVectors } from '../index/query.js';
@@ -67,9 +67,10 @@ export function registerSearch(program: Command): void {
     .option('--data <dir>', 'data set to index (default: the run\'s)')
     .option('--split <name>', 'index only this split (default: every item)')
     .option('--engine <kind>', 'exact (default) or hnsw (usearch, f16)', 'exact')
+    .option('--database-augmentation <n,weight>', 'store each item as itself + weight x the mean of its n nearest items of its modality (itself included), as xmodal eval --database-augmentation measures it')
     .option('--force', 'replace an existing index directory')
     .action(async (first: string, second: string | undefined, raw: Record<string, unknown>) => {
-      const f = parseFlags(z.object({ out: z.string().optional(), data: z.string().optional(), split: z.string().optional(), engine: z.enum(['exact', 'hnsw']), force: flag }), raw);
+      const f = parseFlags(z.object({ out: z.string().optional(), data: z.string().optional(), split: z.string().optional(), engine: z.enum(['exact', 'hnsw']), force: flag, databaseAugmentation: queryExpansionFlag.optional() }), raw);
       await initEngine();
       if (first === 'optimize' || first === 'compact') {
         if (!second) throw new UserError(`xmodal index ${first} INDEX: name the index directory`);
@@ -85,7 +86,8 @@ export function registerSearch(program: Command): void {
       if (!f.out) throw new UserError('--out is required to build an index');
       const run = await loadRun(first, f.data);
       const started = performance.now();
-      const index = buildIndex(run, { engine: f.engine, hnsw: hnswDefaults, ...(f.split ? { split: f.split } : {}) });
+      const settings = { engine: f.engine, hnsw: hnswDefaults, ...(f.split ? { split: f.split } : {}) };
+      const index = f.databaseAugmentation ? await buildAugmentedIndex(run, settings, f.databaseAugmentation) : buildIndex(run, settings);
       await index.save(f.out, f.force);
       console.log(`wrote ${f.out}: ${index.size} items, ${index.modalities.join(' + ')}, ${f.engine} engine, ${((performance.now() - started) / 1000).toFixed(1)} s`);
       run.method.dispose();

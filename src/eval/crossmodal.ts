@@ -3,7 +3,7 @@
 import { UserError } from '../errors.js';
 import { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './metrics.js';
 import { groupRelevance, labelRelevance } from './relevance.js';
-import { expandQueries, type QueryExpansion } from './rerank.js';
+import { augmentDatabase, expandQueries, type QueryExpansion } from './rerank.js';
 import type { Matrix32 } from './similarity.js';
 
 export interface CrossModalInput {
@@ -23,15 +23,18 @@ export interface CrossModalResult {
 }
 
 /** Retrieval settings, plus query expansion against each direction's retrieval set (rerank.ts). */
-export type CrossModalOptions = Partial<RetrievalOptions> & { queryExpansion?: QueryExpansion | undefined };
+export type CrossModalOptions = Partial<RetrievalOptions> & { queryExpansion?: QueryExpansion | undefined; databaseAugmentation?: QueryExpansion | undefined };
 
 export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[string, string]>, options: CrossModalOptions = {}): Promise<CrossModalResult> {
-  const { queryExpansion, ...retrieval } = options;
+  const { queryExpansion, databaseAugmentation, ...retrieval } = options;
+  // Each modality's items augmented once (they serve as the retrieval set of every direction into it).
+  const augmented: Record<string, Matrix32> = {};
   const C = input.labelNames.length;
   const directions: Record<string, RetrievalResult> = {};
   for (const [from, to] of pairs) {
     const q = input.embeddings[from];
-    const r = input.embeddings[to];
+    const plain = input.embeddings[to];
+    const r = plain && databaseAugmentation ? (augmented[to] ??= await augmentDatabase(plain, databaseAugmentation)) : plain;
     if (!q || !r) throw new UserError(`no embeddings for modality '${!q ? from : to}' (have: ${Object.keys(input.embeddings).join(', ')})`);
     const ql = input.labelsOf?.[from] ?? input.labels;
     const rl = input.labelsOf?.[to] ?? input.labels;

@@ -58,3 +58,13 @@ export async function expandQueries(queries: Matrix32, retrieval: Matrix32, o: Q
   });
   return { rows: q.rows, cols: d, data: out };
 }
+
+/**
+ * Database-side augmentation (alpha-DBA without the power: Arandjelovic and Zisserman 2012, Radenovic et al.
+ * 2018): each item of the retrieval set, unit-normalised, becomes r + weight * mean of its n nearest items of the
+ * same set (itself the nearest), computed once at index time; queries are untouched. The same n and weight
+ * rules as query expansion; n = 0 leaves the items as they are.
+ */
+export function augmentDatabase(retrieval: Matrix32, o: QueryExpansion): Promise<Matrix32> {
+  return expandQueries(retrieval, retrieval, o);
+}

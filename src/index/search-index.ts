@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { syncDirectory, syncFile, writeDirectoryAtomically, writeFileDurably } from '../util/atomic-dir.js';
 import { readBytes, readJsonFileAs } from '../util/read-file.js';
 import { safeName } from '../util/names.js';
-import { expansionCount, type QueryExpansion } from '../eval/rerank.js';
+import { expansionCount, QueryExpansionSchema, type QueryExpansion } from '../eval/rerank.js';
 import { FeaturizerStateSchema } from '../features/state.js';
 import { ensembleHash, isEnsemble } from '../runs/ensemble.js';
 import { replayJournal } from './journal.js';
@@ -25,6 +25,8 @@ export const IndexManifestSchema = z.object({
   labelNames: z.array(z.string()),
   run: z.object({ dir: z.string(), method: z.string(), modelSha256: z.string() }),
   dataset: z.object({ name: z.string(), path: z.string() }),
+  /** Set when the items were augmented with their same-modality neighbours at build time (eval/rerank.ts). */
+  databaseAugmentation: QueryExpansionSchema.optional(),
   items: z.number().int().nonnegative(),
   created: z.string(),
   /** Size and sha256 of every other file of the index, checked when it is loaded (absent in indexes made before). */

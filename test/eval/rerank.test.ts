@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { initEngine } from '../../src/engine/engine.js';
 import { createRng, normal } from '../../src/engine/random.js';
 import { evaluateCrossModal } from '../../src/eval/crossmodal.js';
-import { expandQueries, expansionCount } from '../../src/eval/rerank.js';
+import { augmentDatabase, expandQueries, expansionCount } from '../../src/eval/rerank.js';
 import type { Matrix32 } from '../../src/eval/similarity.js';
 
 await initEngine({ quiet: true });
@@ -45,4 +45,22 @@ test('n below 1 is a share of the retrieval set (at least one item); counts are 
   assert.equal(expansionCount(0, 10), 0);
   assert.throws(() => expansionCount(1.5, 10), /query expansion n 1.5: a count/);
   assert.throws(() => expansionCount(-1, 10), /a count/);
+});
+
+test('database augmentation: hand-checked items (each with itself among its neighbours); n = 0 is plain search', async () => {
+  const items = m([[1, 0], [0.6, 0.8], [0, 1]]);
+  const out = await augmentDatabase(items, { n: 2, weight: 1 });
+  // item 1 = (1, 0): nearest itself then (0.6, 0.8) -> + mean (0.8, 0.4) = (1.8, 0.4); item 3 = (0, 1): itself and (0.6, 0.8) -> (0.3, 1.9).
+  const expected = [1.8, 0.4, 0.6 + 0.3, 0.8 + 0.9, 0.3, 1.9];
+  out.data.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6, `[${i}] ${v} vs ${expected[i]}`));
+  const rng = createRng(9);
+  const n = 40;
+  const labels = Uint8Array.from({ length: n * 2 }, (_, i) => (i % 2 === Math.floor(i / 2) % 2 ? 1 : 0));
+  const embed = () => m(Array.from({ length: n }, (_, i) => Array.from({ length: 6 }, (_, d) => (d === i % 2 ? 1 : 0) + 0.8 * normal(rng))));
+  const input = { embeddings: { image: embed(), text: embed() }, labels, labelNames: ['a', 'b'] };
+  const settings = { ks: [], recallKs: [], curvePoints: 2 };
+  const plain = await evaluateCrossModal(input, [['image', 'text']], settings);
+  assert.deepEqual(await evaluateCrossModal(input, [['image', 'text']], { ...settings, databaseAugmentation: { n: 0, weight: 1 } }), plain);
+  const augmented = await evaluateCrossModal(input, [['image', 'text']], { ...settings, databaseAugmentation: { n: 5, weight: 1 } });
+  assert.notEqual(augmented.averageMAP, plain.averageMAP, 'a control: augmentation changes the ranking');
 });
