@@ -1,5 +1,4 @@
 // xmodal ensemble RUN RUN... --out DIR: K trained runs as one run (src/runs/ensemble.ts).
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -17,7 +16,6 @@ export function registerEnsemble(program: Command): void {
       // Loaded first, so that members that do not fit together (other modalities, data sets) are refused before
       // anything is written.
       const run = await loadEnsembleOf(f.out, runs.map((r) => resolve(r)));
-      mkdirSync(f.out, { recursive: true });
       writeEnsemble(f.out, runs, f.force);
       console.log(`wrote ${f.out}: ${run.method.name}, ${run.encoder.embeddingDim}-d embeddings, data set ${run.dataset.name}`);
       run.method.dispose();

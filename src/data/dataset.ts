@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { UserError } from '../errors.js';
 import { NpyRows } from './formats/npy.js';
 import { readJsonFileAs } from '../util/read-file.js';
@@ -190,7 +191,14 @@ export class Dataset {
   media(): MediaEntry[] | undefined {
     if (!this.manifest.media) return undefined;
     const path = join(this.dir, this.manifest.media.file);
-    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    let text: string;
+    try {
+      const bytes = readFileSync(path);
+      text = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+    } catch (error) {
+      throw new UserError(`${path}: cannot read (${(error as Error).message})`);
+    }
+    const lines = text.split('\n').filter((l) => l.length > 0);
     if (lines.length !== this.size) throw new UserError(`${path}: ${lines.length} lines, the data set has ${this.size} items`);
     return lines.map((line, i) => {
       const r = MediaEntrySchema.safeParse(JSON.parse(line));

@@ -22,7 +22,7 @@ export const ModalitySchema = z.object({
   ]).nullable().default(null),
 });
 
-/** One item's raw media (media.jsonl): its text and its image's source, hash and thumbnail. */
+/** One item's raw media (a line of media.jsonl.gz): its text and its image's source, hash and thumbnail. */
 export const MediaEntrySchema = z.object({
   text: z.string().nullable(),
   image: z.object({
@@ -54,7 +54,7 @@ export const ManifestSchema = z.object({
   labelEmbeddings: z.object({ file: fileName, dim: z.number().int().positive(), source: z.string() }).nullable().default(null),
   /** One JSON object per item and line, with an optional "id". */
   metadata: z.object({ file: fileName }).nullable(),
-  /** Raw media of imported photos and texts: media.jsonl (one MediaEntry a line) and content-addressed thumbnails. */
+  /** Raw media of imported photos and texts: media.jsonl.gz (one MediaEntry a line, gzipped) and content-addressed thumbnails. */
   media: z.object({ file: fileName, thumbnails: fileName }).nullable().default(null),
   files: z.record(fileName, z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
   provenance: z.object({

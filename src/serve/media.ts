@@ -1,5 +1,5 @@
 // What the service shows of an item: its text and its image's thumbnail, read from the data set the index was
-// built from (only media.jsonl's records: a request names an item id, never a path). A thumbnail is named by its
+// built from (only media.jsonl.gz's records: a request names an item id, never a path). A thumbnail is named by its
 // own sha256 and checked against it when read, so a swapped or damaged file is refused, not served.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,7 +7,13 @@ import { Dataset } from '../data/dataset.js';
 import type { MediaEntry } from '../data/schema.js';
 
 export class MediaStore {
-  private constructor(private readonly dataset: Dataset, private readonly entries: Map<string, MediaEntry>) {}
+  /** Which kinds of media any item has (the page asks for thumbnails only where some exist); fixed at open. */
+  readonly kinds: { image: boolean; text: boolean };
+
+  private constructor(private readonly dataset: Dataset, private readonly entries: Map<string, MediaEntry>) {
+    const all = [...entries.values()];
+    this.kinds = { image: all.some((e) => e.image !== null), text: all.some((e) => e.text !== null) };
+  }
 
   /** The media of the data set at `dir`, or undefined when it has none (feature-file imports) or is gone. */
   static open(dir: string): MediaStore | undefined {
@@ -19,17 +25,7 @@ export class MediaStore {
     return new MediaStore(dataset, new Map(media.map((m, i) => [ids[i]!, m])));
   }
 
-  /** Which kinds of media any item has (the page asks for thumbnails only where some exist). */
-  get kinds(): { image: boolean; text: boolean } {
-    let image = false;
-    let text = false;
-    for (const e of this.entries.values()) {
-      image ||= e.image !== null;
-      text ||= e.text !== null;
-      if (image && text) break;
-    }
-    return { image, text };
-  }
+
 
   entry(id: string): MediaEntry | undefined {
     return this.entries.get(id);
