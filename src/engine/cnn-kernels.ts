@@ -58,7 +58,15 @@ function pointwise(native: NativeKernels, name: 'Conv2D' | 'FusedConv2D', kernel
         const b = Float32Array.from(heapView(backend, bias));
         for (let r = 0; r < rows; r++) o.set(b, r * cout);
       }
-      native.sgemm(false, false, rows, cout, cin, 1, heapView(backend, x), cin, heapView(backend, filter), cout, bias ? 1 : 0, o, cout);
+      // One product per image, not one over the batch: OpenBLAS picks its kernel (and so its summation order) by
+      // the product's shape, and an image's features must not depend on which batch it came in (the import's
+      // cache is keyed by the file alone; a query photo is featurised alone).
+      const input = heapView(backend, x);
+      const weights = heapView(backend, filter);
+      const per = h * w;
+      for (let i = 0; i < n; i++) {
+        native.sgemm(false, false, per, cout, cin, 1, input.subarray(i * per * cin, (i + 1) * per * cin), cin, weights, cout, bias ? 1 : 0, o.subarray(i * per * cout, (i + 1) * per * cout), cout);
+      }
       activate(o, activation);
     }
     nativeCalls++;
