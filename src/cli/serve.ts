@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { JournalWriter } from '../index/journal.js';
 import { MediaStore } from '../serve/media.js';
 import { createServer } from '../serve/server.js';
-import { openIndex } from './search.js';
+import { openCollection } from './search.js';
 import { z } from 'zod';
 import { flag, num, parseFlags } from './options.js';
 
@@ -14,6 +14,7 @@ const ServeFlagsSchema = z.object({
   port: num(z.number({ error: NOT_A_PORT }).int(NOT_A_PORT).min(0, NOT_A_PORT).max(65535, NOT_A_PORT)),
   token: z.string().optional(),
   run: z.string().optional(),
+  database: z.string().optional(),
   log: flag,
 });
 
@@ -24,6 +25,7 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'port', '8080')
     .option('--token <token>', 'bearer token that allows POST /items and DELETE /items/:id (or XMODAL_TOKEN); none: read-only')
     .option('--run <dir>', 'the run that built the index (default: the one it records)')
+    .option('--database <url>', 'serve the index named <index> from this PostgreSQL database (or XMODAL_DATABASE); several services may share it')
     .option('--log', 'log every request (JSON lines)')
     .action(async (dir: string, raw: Record<string, unknown>) => {
       const f = parseFlags(ServeFlagsSchema, raw);
@@ -31,12 +33,13 @@ export function registerServe(program: Command): void {
       const token = f.token ?? process.env.XMODAL_TOKEN;
       if (token !== undefined && token.length < 8) throw new UserError('--token: use at least 8 characters');
       await initEngine({ quiet: true });
-      const { index, run } = await openIndex(dir, f.run);
-      // Each write is appended to the index's journal and flushed before it is acknowledged (index/journal.ts).
-      const writer = token ? await JournalWriter.open(index, dir) : undefined;
+      const { collection, index, run } = await openCollection(dir, { run: f.run, database: f.database });
+      // An embedded index appends each write to its journal and flushes it before acknowledging it
+      // (index/journal.ts); a database commits each write's transaction first (index/pgvector.ts).
+      const writer = token && index ? await JournalWriter.open(index, dir) : undefined;
       // Texts and thumbnails come from the data set the index was built from (xmodal import media).
-      const media = MediaStore.open(index.manifest.dataset.path);
-      const app = createServer({ index, run, token, logger: f.log, writer, media });
+      const media = MediaStore.open(collection.manifest.dataset.path);
+      const app = createServer({ index: index ?? collection, run, token, logger: f.log, writer, media });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port });
@@ -47,7 +50,7 @@ export function registerServe(program: Command): void {
           : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? 'no such address on this machine' : (e.code ?? e.message);
         throw new UserError(`cannot listen on ${f.host}:${port}: ${why}`);
       }
-      console.log(`xmodal serve: ${index.size} items on ${address} (${token ? 'writable with the bearer token' : 'read-only'}); page at ${address}/`);
+      console.log(`xmodal serve: ${await collection.size()} items on ${address} (${token ? 'writable with the bearer token' : 'read-only'}); page at ${address}/`);
       const stop = async () => {
         await app.close();
         process.exit(0);

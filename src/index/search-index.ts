@@ -18,7 +18,9 @@ import { ExactEngine, HnswEngine, hnswDefaults, normalizeInPlace, VectorStore, t
 export const IndexManifestSchema = z.object({
   format: z.literal('xmodal-index'),
   version: z.literal(1),
-  engine: z.enum(['exact', 'hnsw']),
+  /** pgvector: the index lives in PostgreSQL (index/pgvector.ts); this manifest is stored there, never in a directory. */
+  engine: z.enum(['exact', 'hnsw', 'pgvector']),
+  pgvector: z.object({ type: z.enum(['vector', 'halfvec']), m: z.number().int(), efConstruction: z.number().int(), efSearch: z.number().int() }).optional(),
   hnsw: z.object({ connectivity: z.number(), expansionAdd: z.number(), expansionSearch: z.number(), quantization: z.enum(['f16', 'f32', 'i8']) }),
   dim: z.number().int().positive(),
   modalities: z.array(z.object({ name: safeName, inputDim: z.number().int().positive(), builtSlots: z.number().int().nonnegative(), vocabulary: z.array(z.string()).nullable(), featurizer: FeaturizerStateSchema.nullable().optional() })),
@@ -55,6 +57,50 @@ export interface NewItem {
   metadata: Record<string, unknown>;
   /** Modality -> common-space embedding. */
   embeddings: Record<string, Float32Array>;
+}
+
+/**
+ * Checks a batch of new items against an index's manifest before any is stored: known labels (a row per item in
+ * the manifest's label order), known modalities, the right dimension, finite non-zero embeddings (unit length
+ * after this), ids new to the index (`exists`) and to the batch. One UserError naming the item and field if not.
+ */
+export function checkNewItems(manifest: IndexManifest, items: NewItem[], exists: (id: string) => boolean): Array<{ row: Uint8Array; units: Array<readonly [string, Float32Array]> }> {
+  const labelIndex = new Map(manifest.labelNames.map((n, i) => [n, i]));
+  const modalities = manifest.modalities.map((m) => m.name);
+  const batchIds = new Set<string>();
+  return items.map((item) => {
+    if (exists(item.id) || batchIds.has(item.id)) throw new UserError(`item '${item.id}' already exists`);
+    batchIds.add(item.id);
+    const row = new Uint8Array(manifest.labelNames.length);
+    for (const l of item.labels) {
+      const c = labelIndex.get(l);
+      if (c === undefined) throw new UserError(`item '${item.id}': unknown label '${l}' (labels: ${manifest.labelNames.join(', ')})`);
+      row[c] = 1;
+    }
+    const present = Object.keys(item.embeddings);
+    if (!present.length) throw new UserError(`item '${item.id}': no modality given`);
+    const units = present.map((m) => {
+      const v = item.embeddings[m] as Float32Array;
+      if (!modalities.includes(m)) throw new UserError(`no modality '${m}' in this index (modalities: ${modalities.join(', ')})`);
+      if (v.length !== manifest.dim) throw new UserError(`item '${item.id}': ${m} embedding has ${v.length} values, the index holds ${manifest.dim}-d`);
+      // A NaN or infinite embedding would score NaN against every query and empty their results.
+      const unit = normalizeInPlace(Float32Array.from(v), manifest.dim);
+      if (!unit.every(Number.isFinite) || unit.every((x) => x === 0)) throw new UserError(`item '${item.id}': the ${m} embedding is not finite or is zero (features out of range?)`);
+      return [m, unit] as const;
+    });
+    return { row, units };
+  });
+}
+
+/** Query embeddings (q x dim) as unit rows; a zero or non-finite one is refused (it would score every item alike). */
+export function unitQueries(queries: Float32Array, dim: number): Float32Array {
+  if (queries.length % dim !== 0 || queries.length === 0) throw new UserError(`query vectors must be ${dim}-d embeddings`);
+  const normalized = normalizeInPlace(Float32Array.from(queries), dim);
+  for (let q = 0; q < normalized.length / dim; q++) {
+    const row = normalized.subarray(q * dim, (q + 1) * dim);
+    if (!row.every(Number.isFinite) || row.every((x) => x === 0)) throw new UserError(`query ${q + 1}: the embedding is not finite or is zero (query features out of range?)`);
+  }
+  return normalized;
 }
 
 export function modelHash(runDir: string): string {
@@ -101,30 +147,7 @@ export class SearchIndex {
    * item is checked before the first is added, so a refused batch changes nothing.
    */
   add(items: NewItem[]): void {
-    const labelIndex = new Map(this.manifest.labelNames.map((n, i) => [n, i]));
-    const batchIds = new Set<string>();
-    const checked = items.map((item) => {
-      if ((this.slotOf.has(item.id) && this.live[this.slotOf.get(item.id)!]) || batchIds.has(item.id)) throw new UserError(`item '${item.id}' already exists`);
-      batchIds.add(item.id);
-      const row = new Uint8Array(this.manifest.labelNames.length);
-      for (const l of item.labels) {
-        const c = labelIndex.get(l);
-        if (c === undefined) throw new UserError(`item '${item.id}': unknown label '${l}' (labels: ${this.manifest.labelNames.join(', ')})`);
-        row[c] = 1;
-      }
-      const present = Object.keys(item.embeddings);
-      if (!present.length) throw new UserError(`item '${item.id}': no modality given`);
-      const units = present.map((m) => {
-        const v = item.embeddings[m] as Float32Array;
-        if (v.length !== this.manifest.dim) throw new UserError(`item '${item.id}': ${m} embedding has ${v.length} values, the index holds ${this.manifest.dim}-d`);
-        this.engine(m);
-        // A NaN or infinite embedding would score NaN against every query and empty their results.
-        const unit = normalizeInPlace(Float32Array.from(v), this.manifest.dim);
-        if (!unit.every(Number.isFinite) || unit.every((x) => x === 0)) throw new UserError(`item '${item.id}': the ${m} embedding is not finite or is zero (features out of range?)`);
-        return [m, unit] as const;
-      });
-      return { row, units };
-    });
+    const checked = checkNewItems(this.manifest, items, (id) => this.slotOf.has(id) && Boolean(this.live[this.slotOf.get(id)!]));
     items.forEach((item, k) => {
       const { row, units } = checked[k]!;
       const slot = this.ids.length;
@@ -147,6 +170,20 @@ export class SearchIndex {
     });
     for (const engine of this.engines.values()) engine.store.ensure(this.ids.length);
     this.manifest.items = this.size;
+  }
+
+  /** Every live item with its stored (unit) embeddings, in slot order (an export to another engine). */
+  *entries(): Generator<NewItem> {
+    for (let s = 0; s < this.ids.length; s++) {
+      if (!this.live[s]) continue;
+      const embeddings: Record<string, Float32Array> = {};
+      for (const [m, engine] of this.engines) {
+        const v = engine.store.vector(s);
+        if (v) embeddings[m] = v;
+      }
+      const { id, labels, metadata } = this.describe(s, Number.NaN);
+      yield { id, labels, metadata, embeddings };
+    }
   }
 
   /** Slots held by deleted items (kept until compact()). */
@@ -260,14 +297,7 @@ export class SearchIndex {
    * `expand`: query expansion (eval/rerank.ts) over the modality's items, before the filter; n 0 is plain search.
    */
   search(to: string, queries: Float32Array, options: { k: number; offset?: number; filter?: Filter; expand?: QueryExpansion | undefined }): Hit[][] {
-    const dim = this.manifest.dim;
-    if (queries.length % dim !== 0 || queries.length === 0) throw new UserError(`query vectors must be ${dim}-d embeddings`);
-    const normalized = normalizeInPlace(Float32Array.from(queries), dim);
-    // A zero or non-finite query scores every item alike (or NaN): its "results" would mean nothing.
-    for (let q = 0; q < normalized.length / dim; q++) {
-      const row = normalized.subarray(q * dim, (q + 1) * dim);
-      if (!row.every(Number.isFinite) || row.every((x) => x === 0)) throw new UserError(`query ${q + 1}: the embedding is not finite or is zero (query features out of range?)`);
-    }
+    const normalized = unitQueries(queries, this.manifest.dim);
     const offset = options.offset ?? 0;
     const query = options.expand ? this.expand(to, normalized, options.expand) : normalized;
     const hits = this.engine(to).search(query, options.k + offset, this.allowed(to, options.filter));
@@ -357,6 +387,7 @@ export class SearchIndex {
     const path = join(dir, 'index.json');
     if (!existsSync(path)) throw new UserError(`${dir}: not an xmodal index (no index.json)`);
     const manifest = readJsonFileAs(path, IndexManifestSchema);
+    if (manifest.engine === 'pgvector') throw new UserError(`${path}: describes an index stored in PostgreSQL; open it with --database URL and its name`);
     const index = new SearchIndex(manifest);
     const bytesOf = (file: string): Buffer => {
       const full = join(dir, file);

@@ -8,7 +8,8 @@ import type { IndexWriter } from '../index/journal.js';
 import multipart from '@fastify/multipart';
 import { hasImageFeaturizer, hasTextFeaturizer, imageFeatures, modalityFor } from '../index/featurize.js';
 import { acceptedInputs, queryVectors } from '../index/query.js';
-import type { NewItem, SearchIndex } from '../index/search-index.js';
+import { EmbeddedCollection, type Collection } from '../index/collection.js';
+import { SearchIndex, type NewItem } from '../index/search-index.js';
 import type { EncodingRun } from '../runs/load.js';
 import { VERSION } from '../version.js';
 import { Metrics } from './metrics.js';
@@ -17,13 +18,14 @@ import type { MediaStore } from './media.js';
 import { AddBodySchema, describeZodError, LIMITS, openApiDocument, SEARCH_BODY_LIMIT, SearchBodySchema, SearchQuerySchema } from './schemas.js';
 
 export interface ServeOptions {
-  index: SearchIndex;
+  /** An embedded index (written through `writer`) or any collection (a PostgreSQL one: index/pgvector.ts). */
+  index: SearchIndex | Collection;
   run: EncodingRun | undefined;
   /** Bearer token for write endpoints; none: the service is read-only. */
   token?: string | undefined;
   /**
-   * Makes accepted writes durable before they are acknowledged (the index's journal: index/journal.ts). Without
-   * one, writes change the index in memory only.
+   * For an embedded index: makes accepted writes durable before they are acknowledged (the index's journal:
+   * index/journal.ts). Without one, writes change the index in memory only.
    */
   writer?: IndexWriter | undefined;
   bodyLimit?: number;
@@ -47,9 +49,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 export function createServer(o: ServeOptions): FastifyInstance {
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.bodyLimit ?? 1_048_576 });
   const metrics = new Metrics();
-  const { index } = o;
-  const writer: IndexWriter = o.writer ?? { add: async (items) => index.add(items), remove: async (id) => index.remove(id), close: async () => {} };
-  app.addHook('onClose', async () => writer.close());
+  const index: Collection = o.index instanceof SearchIndex ? new EmbeddedCollection(o.index, o.writer) : o.index;
+  app.addHook('onClose', async () => index.close());
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(req.routeOptions.url ?? 'unknown', req.method, reply.statusCode, reply.elapsedTime / 1000);
@@ -79,16 +80,16 @@ export function createServer(o: ServeOptions): FastifyInstance {
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
   app.get('/app.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(PAGE_JS));
   app.get('/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(PAGE_CSS));
-  app.get('/health', async () => ({ status: 'ok', items: index.size }));
+  app.get('/health', async () => ({ status: 'ok', items: await index.size() }));
   app.get('/info', async () => ({
-    items: index.size, dim: index.manifest.dim, engine: index.manifest.engine, labels: index.manifest.labelNames,
+    items: await index.size(), dim: index.manifest.dim, engine: index.manifest.engine, labels: index.manifest.labelNames,
     dataset: index.manifest.dataset.name, method: index.manifest.run.method,
     modalities: index.manifest.modalities.map((m) => ({ name: m.name, inputDim: m.inputDim, accepts: acceptedInputs(index, m.name), text: Boolean(m.vocabulary) || hasTextFeaturizer(index, m.name), image: hasImageFeaturizer(index, m.name) })),
     writable: Boolean(o.token), encoder: Boolean(o.run), media: o.media?.kinds ?? { image: false, text: false },
   }));
   app.get('/openapi.json', async () => openApiDocument(VERSION));
   app.get('/metrics', async (_req, reply) => {
-    const gauges: Record<string, number> = { xmodal_index_items: index.size };
+    const gauges: Record<string, number> = { xmodal_index_items: await index.size() };
     reply.type('text/plain; version=0.0.4').send(metrics.render(gauges));
   });
 
@@ -109,8 +110,8 @@ export function createServer(o: ServeOptions): FastifyInstance {
       const where = Array.isArray(body) ? `body.${i}.image` : 'body.image';
       if (q.image !== undefined && (q.vector || q.item !== undefined || q.text !== undefined)) throw new HttpError(400, `${where}: give one of vector, item, text or image`);
       const vector = q.image !== undefined ? await photoFeatures(q.from, Buffer.from(q.image, 'base64'), where) : q.vector;
-      const [embedded] = queryVectors(index, o.run, [{ from: q.from, ...(vector ? { vector } : {}), ...(q.item !== undefined ? { item: q.item } : {}), ...(q.text !== undefined ? { text: q.text } : {}), ...(q.features ? { features: q.features } : {}) }]);
-      results.push(index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}), expand: q.expand })[0]);
+      const [embedded] = await queryVectors(index, o.run, [{ from: q.from, ...(vector ? { vector } : {}), ...(q.item !== undefined ? { item: q.item } : {}), ...(q.text !== undefined ? { text: q.text } : {}), ...(q.features ? { features: q.features } : {}) }]);
+      results.push((await index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}), expand: q.expand }))[0]);
     }
     return { results };
   });
@@ -139,35 +140,35 @@ export function createServer(o: ServeOptions): FastifyInstance {
       }
       const q = parse(SearchQuerySchema, { from, to: fields.to, ...(fields.k !== undefined ? { k: Number(fields.k) } : {}), ...(fields.offset !== undefined ? { offset: Number(fields.offset) } : {}), ...(filter !== undefined ? { filter } : {}) });
       const vector = await photoFeatures(q.from, bytes, 'image');
-      const [embedded] = queryVectors(index, o.run, [{ from: q.from, vector }]);
-      return { results: [index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}) })[0]] };
+      const [embedded] = await queryVectors(index, o.run, [{ from: q.from, vector }]);
+      return { results: [(await index.search(q.to, embedded as Float32Array, { k: q.k, offset: q.offset, ...(q.filter ? { filter: q.filter } : {}) }))[0]] };
     });
   });
 
-  const media = (req: FastifyRequest) => {
+  const media = async (req: FastifyRequest) => {
     const id = (req.params as { id: string }).id;
-    if (!index.item(id)) throw new HttpError(404, `no item '${id}'`);
+    if (!(await index.item(id))) throw new HttpError(404, `no item '${id}'`);
     return { id, entry: o.media?.entry(id) };
   };
   app.get('/items/:id/media/image', async (req, reply) => {
-    const { id } = media(req);
+    const { id } = await media(req);
     const bytes = o.media?.thumbnail(id);
     if (!bytes) throw new HttpError(404, `item '${id}' has no image`);
     return reply.type('image/jpeg').header('cache-control', 'public, max-age=86400').send(bytes);
   });
   app.get('/items/:id/media/text', async (req, reply) => {
-    const { id, entry } = media(req);
+    const { id, entry } = await media(req);
     if (!entry?.text) throw new HttpError(404, `item '${id}' has no text`);
     return reply.type('text/plain; charset=utf-8').send(entry.text);
   });
 
   app.get('/sample', async (req) => {
     const n = parse(z.object({ n: z.coerce.number().int().min(1).max(LIMITS.k).default(6) }).strict(), req.query).n;
-    return { items: index.sample(n).map(({ score: _score, ...rest }) => rest) };
+    return { items: (await index.sample(n)).map(({ score: _score, ...rest }) => rest) };
   });
 
   app.get('/items/:id', async (req) => {
-    const item = index.item((req.params as { id: string }).id);
+    const item = await index.item((req.params as { id: string }).id);
     if (!item) throw new HttpError(404, `no item '${(req.params as { id: string }).id}'`);
     const { score: _score, ...rest } = item;
     return rest;
@@ -191,14 +192,14 @@ export function createServer(o: ServeOptions): FastifyInstance {
       }
       return { id: item.id, labels: item.labels, metadata: item.metadata, embeddings };
     });
-    await writer.add(prepared);
+    await index.add(prepared);
     return reply.status(201).send({ added: prepared.map((p) => p.id) });
   });
 
   app.delete('/items/:id', async (req, reply) => {
     requireToken(req);
     const id = (req.params as { id: string }).id;
-    if (!(await writer.remove(id))) throw new HttpError(404, `no item '${id}'`);
+    if (!(await index.remove(id))) throw new HttpError(404, `no item '${id}'`);
     return reply.status(204).send();
   });
   return app;

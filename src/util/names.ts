@@ -31,3 +31,16 @@ export function checkModalityName(name: string, where?: string): string {
   if (isReservedModality(name)) throw new UserError(`${where ? `${where}: ` : ''}modality name '${name}' is reserved (${RESERVED_MODALITY_NAMES.join(', ')}, split-...): rename it`);
   return name;
 }
+
+/**
+ * The check an index name passes before it becomes part of a PostgreSQL table name (index/pgvector.ts): lower-case
+ * letters, digits and _, starting with a letter, at most 40 characters, so the table name stays under PostgreSQL's
+ * 63-byte limit (longer names are silently cut, and two indexes could share a table) and needs no case folding.
+ * Identifiers are quoted as well.
+ */
+export const TABLE_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+
+export function checkTableName(name: string, what = 'index'): string {
+  if (!TABLE_NAME.test(name)) throw new UserError(`${what} name ${JSON.stringify(name)} is not allowed in a database: use lower-case letters, digits and _, starting with a letter, at most 40 characters`);
+  return name;
+}

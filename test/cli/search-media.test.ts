@@ -22,11 +22,11 @@ test('search --image and --text: the same hits as in process; a non-image is one
   const photo = join(PHOTOS, 'eagle.jpg');
   const r = spawnSync(process.execPath, [CLI, 'search', indexDir, '--from', 'image', '--to', 'text', '--image', photo, '-k', '4', '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const [q] = queryVectors(index, run, [{ from: 'image', vector: await imageFeatures(index, 'image', readFileSync(photo)) }]);
+  const [q] = await queryVectors(index, run, [{ from: 'image', vector: await imageFeatures(index, 'image', readFileSync(photo)) }]);
   assert.deepEqual(JSON.parse(r.stdout), index.search('text', q!, { k: 4 }));
   const words = spawnSync(process.execPath, [CLI, 'search', indexDir, '--from', 'text', '--to', 'image', '--text', 'an eagle with wings', '-k', '2', '--json'], { encoding: 'utf8' });
   assert.equal(words.status, 0, words.stderr);
-  const [w] = queryVectors(index, run, [{ from: 'text', text: 'an eagle with wings' }]);
+  const [w] = await queryVectors(index, run, [{ from: 'text', text: 'an eagle with wings' }]);
   assert.deepEqual(JSON.parse(words.stdout), index.search('image', w!, { k: 2 }));
   // Another data set whose text vocabulary differs cannot be indexed with this run: its columns mean other words.
   const other = spawnSync(process.execPath, [CLI, 'import', 'media', join(dir, 'items.jsonl'), '--out', join(dir, 'other'), '--image-field', 'image', '--text-field', 'name', '--label-field', 'label', '--split-field', 'split', '--id-field', 'id', '--min-df', '1'], { encoding: 'utf8' });

@@ -21,9 +21,9 @@ const index = buildIndex(run, { engine: 'exact' });
 const ds = Dataset.open(data);
 const raw = (m: string, item: number) => Array.from(ds.features(m, [item]));
 
-test('an aggregated query by item equals one by the item\'s raw features, and equals the evaluation\'s aggregation', () => {
-  const [byItem] = queryVectors(index, run, [{ from: 'aggregate', item: '5' }]);
-  const [byFeatures] = queryVectors(index, run, [{ from: 'aggregate', features: { image: raw('image', 5), text: raw('text', 5), audio: raw('audio', 5) } }]);
+test('an aggregated query by item equals one by the item\'s raw features, and equals the evaluation\'s aggregation', async () => {
+  const [byItem] = await queryVectors(index, run, [{ from: 'aggregate', item: '5' }]);
+  const [byFeatures] = await queryVectors(index, run, [{ from: 'aggregate', features: { image: raw('image', 5), text: raw('text', 5), audio: raw('audio', 5) } }]);
   const split = loadSplit(ds, Int32Array.from([5]), run.method.modalities);
   const evaluated = aggregateSplit(run.method, split).data;
   for (let j = 0; j < 16; j++) {
@@ -31,8 +31,8 @@ test('an aggregated query by item equals one by the item\'s raw features, and eq
     assert.ok(Math.abs(byItem![j]! - evaluated[j]!) < 1e-5);
   }
   // One modality alone passes through: the query is that modality's embedding.
-  const [imageOnly] = queryVectors(index, run, [{ from: 'aggregate', features: { image: raw('image', 5) } }]);
-  const [image] = queryVectors(index, run, [{ from: 'image', item: '5' }]);
+  const [imageOnly] = await queryVectors(index, run, [{ from: 'aggregate', features: { image: raw('image', 5) } }]);
+  const [image] = await queryVectors(index, run, [{ from: 'image', item: '5' }]);
   for (let j = 0; j < 16; j++) assert.ok(Math.abs(imageOnly![j]! - image![j]!) < 1e-5);
 });
 

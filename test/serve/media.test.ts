@@ -49,7 +49,7 @@ test('POST /search by words and by a base64 photo; POST /search/image gives the 
   const filtered = await app.inject({ method: 'POST', url: '/search/image', ...multipart({ to: 'text', k: '5', filter: JSON.stringify({ labelsAny: ['scene'] }) }, { name: 'giraffe.jpg', bytes: photo }) });
   assert.ok(filtered.json().results[0].length > 0 && filtered.json().results[0].every((h: { labels: string[] }) => h.labels.includes('scene')), filtered.body);
   // The same as querying with the photo's features through the encoder directly.
-  const [q] = queryVectors(index, run, [{ from: 'image', vector: await imageFeatures(index, 'image', photo) }]);
+  const [q] = await queryVectors(index, run, [{ from: 'image', vector: await imageFeatures(index, 'image', photo) }]);
   assert.deepEqual(index.search('text', q!, { k: 5 })[0]!.map((h) => h.id), base64.json().results[0].map((h: { id: string }) => h.id));
 });
 
