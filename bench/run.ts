@@ -7,6 +7,7 @@ import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWik
 import { benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
 import { benchStorage } from './storage.js';
+import { benchPgvector } from './pgvector.js';
 import { benchMediaProbe, benchMediaRetrieval, benchMediaSpeed } from './media.js';
 import { benchTransfer } from './transfer.js';
 
@@ -26,6 +27,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   index: benchIndex,
   service: benchService,
   storage: benchStorage,
+  'storage-pgvector': benchPgvector,
   'media-speed': benchMediaSpeed,
   'media-probe': benchMediaProbe,
   'media-retrieval': benchMediaRetrieval,

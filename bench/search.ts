@@ -13,17 +13,22 @@ import { emit, round } from './harness.js';
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 const dirSize = (dir: string) => readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
-export async function benchIndex(): Promise<void> {
-  const n = 100_000;
-  const dim = 512;
-  const rng = createRng(1);
+/** n items and 200 queries near 2,000 random centres in `dim` dimensions (the same for every engine compared). */
+export function clusteredItems(n: number, dim: number, seed = 1): { items: NewItem[]; queries: Float32Array[] } {
+  const rng = createRng(seed);
   const centres = Array.from({ length: 2000 }, () => Float32Array.from({ length: dim }, () => normal(rng)));
   const point = () => {
     const c = centres[Math.floor(rng() * centres.length)] as Float32Array;
     return Float32Array.from(c, (x) => x + 0.5 * normal(rng));
   };
   const items: NewItem[] = Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], metadata: {}, embeddings: { v: point() } }));
-  const queries = Array.from({ length: 200 }, point);
+  return { items, queries: Array.from({ length: 200 }, point) };
+}
+
+export async function benchIndex(): Promise<void> {
+  const n = 100_000;
+  const dim = 512;
+  const { items, queries } = clusteredItems(n, dim);
   const manifest = (engine: 'exact' | 'hnsw') => ({
     format: 'xmodal-index' as const, version: 1 as const, engine, hnsw: hnswDefaults, dim,
     modalities: [{ name: 'v', inputDim: dim, builtSlots: 0, vocabulary: null }], labelNames: ['x'],

@@ -98,8 +98,8 @@ export class PgCollection implements Collection {
     return pool;
   }
 
-  /** Opens the index `name` stored in the database at `url`. */
-  static async open(url: string, name: string): Promise<PgCollection> {
+  /** Opens the index `name` stored in the database at `url`; `efSearch` overrides the one it was built with. */
+  static async open(url: string, name: string, options: { efSearch?: number } = {}): Promise<PgCollection> {
     checkTableName(name);
     const probe = PgCollection.pool(url, pgvectorDefaults.efSearch);
     let row: { manifest: unknown } | undefined;
@@ -114,7 +114,8 @@ export class PgCollection implements Collection {
     if (!row) throw new UserError(`${redactUrl(url)}: no index '${name}' in this database (build it with xmodal index RUN --engine pgvector --database URL --name ${name})`);
     const parsed = IndexManifestSchema.safeParse(row.manifest);
     if (!parsed.success) throw new UserError(`${redactUrl(url)}: index '${name}': its manifest is not one this version reads (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
-    return new PgCollection(PgCollection.pool(url, parsed.data.pgvector?.efSearch ?? pgvectorDefaults.efSearch), url, name, parsed.data);
+    const manifest = { ...parsed.data, pgvector: { ...(parsed.data.pgvector ?? pgvectorDefaults), ...(options.efSearch ? { efSearch: options.efSearch } : {}) } };
+    return new PgCollection(PgCollection.pool(url, manifest.pgvector.efSearch), url, name, manifest);
   }
 
   /**
