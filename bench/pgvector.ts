@@ -1,5 +1,5 @@
-// PostgreSQL + pgvector against usearch (the embedded HNSW engine) on the same 100,000 x 512 clustered vectors,
-// in one run: build time, single-query latency p50/p99, queries/s with 8 concurrent clients, and recall@10
+// PostgreSQL + pgvector against usearch (the embedded HNSW engine) on the same 100,000 x 512 clustered vectors
+// (spread 1: an item's neighbours come from several clusters, so recall is not trivially 1), in one run: build time, single-query latency p50/p99, queries/s with 8 concurrent clients, and recall@10
 // against exact search, for several hnsw.ef_search values. Needs a server (bash scripts/postgres.sh start, or
 // XMODAL_DATABASE); without one the group says so and emits nothing.
 import { execFileSync } from 'node:child_process';
@@ -27,7 +27,7 @@ export async function benchPgvector(): Promise<void> {
   }
   const n = Number(process.env.XMODAL_BENCH_PG_ITEMS ?? 100_000);
   const dim = 512;
-  const { items, queries } = clusteredItems(n, dim, 5);
+  const { items, queries } = clusteredItems(n, dim, 5, 1);
   const manifest = (engine: 'exact' | 'hnsw') => ({
     format: 'xmodal-index' as const, version: 1 as const, engine, hnsw: hnswDefaults, dim,
     modalities: [{ name: 'v', inputDim: dim, builtSlots: 0, vocabulary: null }], labelNames: ['x'],
@@ -60,6 +60,7 @@ export async function benchPgvector(): Promise<void> {
   t = performance.now();
   let c = await PgCollection.create(url, name, manifest('exact'), items, { force: true });
   const build = (performance.now() - t) / 1000;
+  const size = await c.tableBytes();
   await c.close();
   try {
     for (const efSearch of [40, 100, 200]) {
@@ -82,7 +83,7 @@ export async function benchPgvector(): Promise<void> {
       const p50 = percentile(times, 0.5);
       emit({
         name: `storage-pgvector: pgvector hnsw ${shape}, ef_search ${efSearch}, single query`, median_ms: round(p50), min_ms: round(times[0]!), runs: times.length,
-        p99_ms: round(percentile(times, 0.99)), queries_per_s_8_clients: round(qps, 0), recall_at_10: round(recallOf(results), 4), build_s: round(build, 1),
+        p99_ms: round(percentile(times, 0.99)), queries_per_s_8_clients: round(qps, 0), recall_at_10: round(recallOf(results), 4), build_s: round(build, 1), table_mb: round(size / 2 ** 20, 1),
         p50_vs_usearch: round(p50 / usearchP50, 2),
       });
       await c.close();

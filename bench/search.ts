@@ -13,13 +13,17 @@ import { emit, round } from './harness.js';
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 const dirSize = (dir: string) => readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
-/** n items and 200 queries near 2,000 random centres in `dim` dimensions (the same for every engine compared). */
-export function clusteredItems(n: number, dim: number, seed = 1): { items: NewItem[]; queries: Float32Array[] } {
+/**
+ * n items and 200 queries near 2,000 random centres in `dim` dimensions (the same for every engine compared).
+ * `spread`: the noise around a centre relative to the centres' own scale; at 0.5 and 100,000 items an item's ten
+ * nearest neighbours are nearly always in its own cluster (easy for a graph), at 1 they are mixed across clusters.
+ */
+export function clusteredItems(n: number, dim: number, seed = 1, spread = 0.5): { items: NewItem[]; queries: Float32Array[] } {
   const rng = createRng(seed);
   const centres = Array.from({ length: 2000 }, () => Float32Array.from({ length: dim }, () => normal(rng)));
   const point = () => {
     const c = centres[Math.floor(rng() * centres.length)] as Float32Array;
-    return Float32Array.from(c, (x) => x + 0.5 * normal(rng));
+    return Float32Array.from(c, (x) => x + spread * normal(rng));
   };
   const items: NewItem[] = Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], metadata: {}, embeddings: { v: point() } }));
   return { items, queries: Array.from({ length: 200 }, point) };

@@ -418,9 +418,15 @@ export class PgCollection implements Collection {
     const counts = this.modalities.map((_, i) => `count(v${i}) AS v${i}`).join(', ');
     const r = (await this.query(`SELECT ${counts} FROM ${this.table}`)).rows[0]!;
     return {
-      items: await this.size(), dim: this.manifest.dim, engine: 'pgvector', table: itemsTable(this.name), ...this.settings,
+      items: await this.size(), dim: this.manifest.dim, engine: 'pgvector', table: itemsTable(this.name), bytes: await this.tableBytes(), ...this.settings,
       modalities: Object.fromEntries(this.modalities.map((m, i) => [m, { vectors: Number(r[`v${i}`]), hnsw: this.graphs.has(m) }])),
     };
+  }
+
+  /** Bytes the index takes in the database: its table, TOAST and indexes (HNSW graphs included). */
+  async tableBytes(): Promise<number> {
+    const r = await this.query<{ bytes: string }>(`SELECT pg_total_relation_size($1) AS bytes`, [itemsTable(this.name)]);
+    return Number(r.rows[0]!.bytes);
   }
 
   close(): Promise<void> {
