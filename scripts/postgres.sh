@@ -7,6 +7,7 @@
 #   bash scripts/postgres.sh stop
 #
 # Settings: XMODAL_PG_DIR (cluster directory; default .pg/ in the checkout), XMODAL_PG_PORT (default 55432).
+# TCP on 127.0.0.1 only (no Unix socket, whose path length is limited).
 # The server listens on 127.0.0.1 only and trusts local connections: it is for one machine's tests and
 # benchmarks, not for a deployment (docs/scale.md says what to run there).
 #
@@ -22,6 +23,11 @@ PGVECTOR_URL="http://deb.debian.org/debian/pool/main/p/pgvector/pgvector_${PGVEC
 PGVECTOR_SHA256=867a2c328d4928a5a9d6f052cd3bc78c7d60228a9b914ad32aa3db88e9de27b0
 BIN="/usr/lib/postgresql/${PG_VERSION}/bin"
 DIR="${XMODAL_PG_DIR:-$PWD/.pg}"
+# As root the server runs as 'postgres', which must be able to reach the cluster directory; a checkout under a
+# private directory (root's home) gets its cluster in /tmp instead, named after the checkout.
+if [ -z "${XMODAL_PG_DIR:-}" ] && [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$PWD"; then
+  DIR="/tmp/xmodal-pg-$(echo "$PWD" | sha256sum | cut -c1-12)"
+fi
 PORT="${XMODAL_PG_PORT:-55432}"
 USER_NAME=xmodal
 DB=xmodal
@@ -90,7 +96,7 @@ start() {
     cat >>"$DIR/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = ${PORT}
-unix_socket_directories = '${DIR}'
+unix_socket_directories = ''
 max_connections = 200
 shared_buffers = 1GB
 maintenance_work_mem = 2GB
