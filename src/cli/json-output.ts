@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SeedsFileSchema } from '../runs/seeds.js';
 
 const numberMap = z.record(z.string(), z.number());
 /** JSON has no NaN: a figure that is undefined (no query had a relevant item) is written as null. */
@@ -120,6 +121,8 @@ export const TrainEventSchema = z.discriminatedUnion('event', [
     test: z.record(z.string(), z.union([figure, figureMap])).optional(),
     rSum: z.number().optional(),
   }).strict(),
+  /** The last line of `xmodal train --seeds`: every seed's figures and their mean and standard deviation (seeds.json's summary). */
+  z.object({ event: z.literal('seeds'), summary: SeedsFileSchema.shape.summary.unwrap() }).strict(),
 ]);
 
 export const OUTPUT_SCHEMAS = {

@@ -1,9 +1,14 @@
 // xmodal train, and the commands that use a trained run: eval RUN, embed.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { train } from '../train/trainer.js';
+import { runPaths } from '../runs/files.js';
+import { formatSeeds, parseSeeds, readSeedsFile, SEEDS_FILE, seedRunDir, summarizeSeeds, type SeedsFile } from '../runs/seeds.js';
+import { writeFileAtomically } from '../util/atomic-dir.js';
 import { z } from 'zod';
-import { ReconstructSchema, TrainConfigSchema } from '../runs/config.js';
+import { ReconstructSchema, TrainConfigSchema, type TrainConfigInput } from '../runs/config.js';
 import { collect, flag, flagName, num, parseFlags } from './options.js';
 import { trainReporter } from './progress.js';
 
@@ -40,6 +45,7 @@ const TrainFlagsSchema = z.object({
   lr: num(config.lr),
   lrSchedule: config.lrSchedule,
   seed: num(config.seed),
+  seeds: z.string().optional(),
   selectOn: config.selectOn,
   valFraction: num(config.valFraction),
   trackTest: flag,
@@ -76,6 +82,7 @@ export function registerTrain(program: Command): void {
     .option('--lr <x>', 'Adam learning rate (default: the preset\'s)')
     .option('--lr-schedule <name>', 'constant (the official codes\') or cosine (decays toward 0 over the run); default: the preset\'s')
     .option('--seed <n>', 'random seed', '0')
+    .option('--seeds <list>', 'one run per seed (0-4, or 0,3,7) in OUT/seed-N, then OUT/seeds.json with each test figure\'s mean and standard deviation; --resume continues such a job')
     .option('--select-on <split>', 'val (default) or test (the papers\' protocol, labelled as such)', 'val')
     .option('--val-fraction <f>', 'share of train carved out for validation when the data set has no val split', '0.1')
     .option('--track-test', 'also record test mAP every epoch (not used for selection)')
@@ -94,6 +101,13 @@ export function registerTrain(program: Command): void {
     .action(async (raw: Record<string, unknown>, command: Command) => {
       const f = parseFlags(TrainFlagsSchema, raw);
       const checkpointSeconds = f.checkpointSeconds !== undefined ? { checkpointSeconds: f.checkpointSeconds } : {};
+      if (f.seeds !== undefined && command.getOptionValueSource('seed') === 'cli') throw new UserError('--seed and --seeds: give one');
+      if (f.resume && existsSync(join(f.out, SEEDS_FILE))) {
+        const given = FIXED_ON_RESUME.filter((key) => command.getOptionValueSource(key) === 'cli');
+        if (given.length || f.seeds !== undefined) throw new UserError(`${[...given.map(flagName), ...(f.seeds !== undefined ? ['--seeds'] : [])].join(', ')}: not taken with --resume (the seeds and settings are in ${join(f.out, SEEDS_FILE)})`);
+        await trainSeeds(f.out, readSeedsFile(f.out), f.json, checkpointSeconds);
+        return;
+      }
       if (f.resume) {
         const given = FIXED_ON_RESUME.filter((key) => command.getOptionValueSource(key) === 'cli');
         if (given.length) throw new UserError(`${given.map(flagName).join(', ')}: not taken with --resume (the run continues with the settings in ${f.out}/config.json; start a new run with --force to change them)`);
@@ -105,22 +119,53 @@ export function registerTrain(program: Command): void {
       const data = f.data ?? f.source;
       if (!data) throw new UserError('--data is required (except with --resume)');
       const training = Object.fromEntries((['epochs', 'batchSize', 'lr', 'lrSchedule'] as const).filter((k) => f[k] !== undefined).map((k) => [k, f[k]]));
-      await train({
+      const settings = {
         method: f.method,
-        ...checkpointSeconds,
         ...(f.preset ? { preset: f.preset } : {}),
         options: parseMethodOptions(f.option),
         data,
         ...(f.target ? { target: f.target } : {}),
-        out: f.out,
         ...training,
-        seed: f.seed,
         selectOn: f.selectOn,
         valFraction: f.valFraction,
         trackTest: f.trackTest,
         refit: f.refit,
         missing: f.missing,
         ...(f.reconstruct ? { reconstruct: { epochs: f.reconstructEpochs, lr: f.reconstructLr, optimizer: f.reconstructOptimizer, argOrder: f.reconstructArgOrder, normStatistics: f.reconstructNormStatistics } } : {}),
-      }, { onEvent: trainReporter(f.json), force: f.force });
+      };
+      if (f.seeds !== undefined) {
+        const seeds = parseSeeds(f.seeds);
+        if (existsSync(f.out) && !f.force) throw new UserError(`${f.out} exists (use --force to replace it, or --resume to continue a --seeds job)`);
+        rmSync(f.out, { recursive: true, force: true });
+        mkdirSync(f.out, { recursive: true });
+        const plan: SeedsFile = { format: 'xmodal-seeds', version: 1, seeds, train: settings };
+        writeFileAtomically(join(f.out, SEEDS_FILE), JSON.stringify(plan, null, 2) + '\n');
+        await trainSeeds(f.out, plan, f.json, checkpointSeconds);
+        return;
+      }
+      await train({ ...settings, ...checkpointSeconds, out: f.out, seed: f.seed }, { onEvent: trainReporter(f.json), force: f.force });
     });
+}
+
+/**
+ * Trains every seed of a --seeds job that has not finished (resuming one that has a checkpoint), then writes
+ * the summary into seeds.json and prints it.
+ */
+async function trainSeeds(out: string, plan: SeedsFile, json: boolean, checkpointSeconds: { checkpointSeconds?: number }): Promise<void> {
+  for (const seed of plan.seeds) {
+    const dir = seedRunDir(out, seed);
+    const paths = runPaths(dir);
+    if (existsSync(paths.result)) {
+      if (!json) console.error(`seed ${seed}: finished earlier (${dir})`);
+      continue;
+    }
+    if (!json) console.error(`seed ${seed} (${plan.seeds.indexOf(seed) + 1} of ${plan.seeds.length}): ${dir}`);
+    const resume = existsSync(join(paths.checkpoint, 'meta.json'));
+    if (resume) await train({ method: '', data: '', out: dir, ...checkpointSeconds }, { onEvent: trainReporter(json), resume: true });
+    else await train({ ...(plan.train as TrainConfigInput), ...checkpointSeconds, out: dir, seed }, { onEvent: trainReporter(json), force: true });
+  }
+  const summary = summarizeSeeds(out, plan.seeds);
+  writeFileAtomically(join(out, SEEDS_FILE), JSON.stringify({ ...plan, summary }, null, 2) + '\n');
+  if (json) console.log(JSON.stringify({ event: 'seeds', summary }));
+  else console.log(`${plan.seeds.length} seeds (${join(out, SEEDS_FILE)}):\n${formatSeeds(summary)}`);
 }
