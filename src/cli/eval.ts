@@ -13,7 +13,7 @@ import type { Matrix32 } from '../eval/similarity.js';
 import { evaluateFully } from '../train/evaluate.js';
 import { loadRun } from '../runs/load.js';
 import { loadSplit } from '../train/split-data.js';
-import { flag, parseFlags, queryExpansionFlag } from './options.js';
+import { flag, kReciprocalFlag, parseFlags, queryExpansionFlag } from './options.js';
 
 const intList = z.string().transform((s, ctx) => {
   const values = s.split(',').map((x) => Number(x.trim()));
@@ -54,6 +54,7 @@ const EvalOptions = z.object({
   split: z.string().default('test'),
   queryExpansion: queryExpansionFlag.optional(),
   databaseAugmentation: queryExpansionFlag.optional(),
+  kReciprocal: kReciprocalFlag.optional(),
   data: z.string().optional(),
 });
 type EvalOptions = z.infer<typeof EvalOptions>;
@@ -81,16 +82,17 @@ async function evaluateRun(dir: string, o: EvalOptions): Promise<void> {
   const { dataset, method } = loaded;
   // Transfer runs are scored on their items' own pairs (Recall@K, rSum), every other run by shared labels.
   const instances = Boolean(loaded.config.targetDataset);
-  if (instances && (o.queryExpansion || o.databaseAugmentation)) throw new UserError(`${o.queryExpansion ? '--query-expansion' : '--database-augmentation'}: a transfer run is scored on its own pairs (instance protocol); re-ranking applies to the label protocol`);
+  if (instances && (o.queryExpansion || o.databaseAugmentation || o.kReciprocal)) throw new UserError(`${o.queryExpansion ? '--query-expansion' : o.databaseAugmentation ? '--database-augmentation' : '--k-reciprocal'}: a transfer run is scored on its own pairs (instance protocol); re-ranking applies to the label protocol`);
   // A run selected on a validation split carved from train: --split val is those items (config.json records them).
   const carve = o.split === 'val' && !dataset.splitNames.includes('val') && !o.data && loaded.config.valItems;
   const indices = carve ? Int32Array.from(carve) : dataset.split(o.split);
   const split = loadSplit(dataset, indices, method.modalities, { complete: instances });
-  const settings = { distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator, queryExpansion: o.queryExpansion, databaseAugmentation: o.databaseAugmentation };
+  const settings = { distance: o.distance, ks: o.k, recallKs: o.recallK, mapAtKDenominator: o.mapAtKDenominator, queryExpansion: o.queryExpansion, databaseAugmentation: o.databaseAugmentation, kReciprocal: o.kReciprocal };
   const result = await evaluateFully(method, split, dataset.labelNames, instances ? 'instances' : 'labels', settings);
   const rSum = result.rSum !== undefined ? `, rSum ${result.rSum.toFixed(1)} (instance-level: each item's own pair is the match)` : '';
   const expansion = (o.databaseAugmentation ? `, database augmentation n ${o.databaseAugmentation.n} weight ${o.databaseAugmentation.weight}` : '') +
-    (o.queryExpansion ? `, query expansion n ${o.queryExpansion.n} weight ${o.queryExpansion.weight}` : '');
+    (o.queryExpansion ? `, query expansion n ${o.queryExpansion.n} weight ${o.queryExpansion.weight}` : '') +
+    (o.kReciprocal ? `, k-reciprocal re-ranking k1 ${o.kReciprocal.k1} k2 ${o.kReciprocal.k2} lambda ${o.kReciprocal.lambda}` : '');
   const title = `${loaded.config.method} (${basename(dir)}) on ${dataset.name}, ${o.split} split${carve ? ' (carved from train: the items the model was selected on)' : ''}${expansion}; epoch ${loaded.bestEpoch} selected by ${loaded.config.selection}${rSum}`;
   const report = serializeReport({ title, directions: result.directions, ...(instances ? {} : { averageMAP: result.averageMAP }) }, o.metric);
   if (o.report) {
@@ -164,6 +166,7 @@ export function registerEval(program: Command): void {
     .description('score a trained run or raw embeddings with the papers\' mAP@all and more, or compare saved results')
     .option('--split <name>', 'with a run: the split to evaluate (val: the items the run was selected on, also when they were carved from train)', 'test')
     .option('--query-expansion <n,weight>', 'with a run: add weight x the mean of each query\'s n nearest items (n a count, or a share of the retrieval set below 1) and search again; choose it on --split val')
+    .option('--k-reciprocal <k1,k2,lambda>', 'with a run: k-reciprocal re-ranking (Zhong et al. 2017): rank by (1 - lambda) x the Jaccard distance of k-reciprocal neighbour sets + lambda x the cosine distance; choose it on --split val')
     .option('--database-augmentation <n,weight>', 'with a run: replace each retrieval item by itself + weight x the mean of its n nearest items of its modality (itself included; n a count or a share); choose it on --split val')
     .option('--data <dir>', 'with a run: another data set with the same modalities and labels')
     .option('--query <file[:var]>', 'query embeddings (.npy, .npz, .mat, .csv), one row per query')

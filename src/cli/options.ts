@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { QueryExpansionSchema } from '../eval/rerank.js';
+import { KReciprocalSchema } from '../eval/k-reciprocal.js';
 
 /** A string flag read as a number (NaN for a non-number, so the schema's own check reports it). */
 export function num<T extends z.ZodType>(schema: T) {
@@ -71,3 +72,14 @@ function plainWords(issue: z.core.$ZodRawIssue): string | undefined {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** "--k-reciprocal K1,K2,LAMBDA" (eval/k-reciprocal.ts). */
+export const kReciprocalFlag = z.string().transform((s, ctx) => {
+  const [k1, k2, lambda, ...rest] = s.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
+  const parsed = KReciprocalSchema.safeParse({ k1, k2, lambda });
+  if (rest.length || !parsed.success) {
+    ctx.addIssue({ code: 'custom', message: 'expected K1,K2,LAMBDA: K1 neighbours (a count, or a share of the retrieval set below 1), K2 >= 1 a count, 0 <= LAMBDA <= 1 (weight of the plain distance; 1 is plain search)' });
+    return z.NEVER;
+  }
+  return parsed.data;
+});

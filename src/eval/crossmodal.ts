@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { evaluateRetrieval, type RetrievalOptions, type RetrievalResult } from './metrics.js';
 import { groupRelevance, labelRelevance } from './relevance.js';
 import { augmentDatabase, expandQueries, type QueryExpansion } from './rerank.js';
+import { kReciprocalRescorer, type KReciprocal } from './k-reciprocal.js';
 import type { Matrix32 } from './similarity.js';
 
 export interface CrossModalInput {
@@ -23,10 +24,10 @@ export interface CrossModalResult {
 }
 
 /** Retrieval settings, plus query expansion against each direction's retrieval set (rerank.ts). */
-export type CrossModalOptions = Partial<RetrievalOptions> & { queryExpansion?: QueryExpansion | undefined; databaseAugmentation?: QueryExpansion | undefined };
+export type CrossModalOptions = Partial<RetrievalOptions> & { queryExpansion?: QueryExpansion | undefined; databaseAugmentation?: QueryExpansion | undefined; kReciprocal?: KReciprocal | undefined };
 
 export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[string, string]>, options: CrossModalOptions = {}): Promise<CrossModalResult> {
-  const { queryExpansion, databaseAugmentation, ...retrieval } = options;
+  const { queryExpansion, databaseAugmentation, kReciprocal, ...retrieval } = options;
   // Each modality's items augmented once (they serve as the retrieval set of every direction into it).
   const augmented: Record<string, Matrix32> = {};
   const C = input.labelNames.length;
@@ -39,8 +40,10 @@ export async function evaluateCrossModal(input: CrossModalInput, pairs: Array<[s
     const ql = input.labelsOf?.[from] ?? input.labels;
     const rl = input.labelsOf?.[to] ?? input.labels;
     const queries = queryExpansion ? await expandQueries(q, r, queryExpansion) : q;
+    const rescore = kReciprocal ? await kReciprocalRescorer(r, kReciprocal) : undefined;
     directions[`${from}->${to}`] = await evaluateRetrieval(queries, r, labelRelevance(ql, rl, C), {
       ...retrieval,
+      ...(rescore ? { rescore } : {}),
       perClass: { labels: ql, classes: C, names: input.labelNames },
     });
   }

@@ -25,6 +25,8 @@ export interface RetrievalOptions {
   curvePoints: number;
   /** Use the native sgemm (default) or the float64 loop. */
   native?: boolean;
+  /** Rewrites a block of scores (count queries x retrieval) in place before ranking: re-ranking (k-reciprocal.ts). */
+  rescore?: ((scores: Float32Array, count: number) => void) | undefined;
 }
 
 export const retrievalDefaults: RetrievalOptions = {
@@ -87,6 +89,7 @@ export async function evaluateRetrieval(query: Matrix32, retrieval: Matrix32, re
   let withoutRelevant = 0;
 
   await forEachScoreBlock(query, retrieval, o.distance, o.blockSize, (start, count, scores) => {
+    o.rescore?.(scores, count);
     if (native) {
       if (blockOrder.length < count * N) blockOrder = new Int32Array(count * N);
       native.rankRows(scores, count, N, blockOrder, availableParallelism());

@@ -1,0 +1,145 @@
+// k-reciprocal re-ranking (Zhong et al., "Re-ranking Person Re-identification with k-reciprocal Encoding", CVPR
+// 2017), for a query against a retrieval set in the common space, cosine distance d = 1 - cos:
+//   N(i, k)   the k nearest of i in {query} U retrieval set, i itself first
+//   R(i, k)   = {j in N(i, k + 1) : i in N(j, k + 1)}              (k-reciprocal neighbours)
+//   R*(i)     = R(i, k1) U R(j, k1/2) for each j in R(i, k1) whose R(j, k1/2) shares > 2/3 of itself with R(i, k1)
+//   V(i)      = exp(-d(i, j)) over j in R*(i), summing to 1; then local query expansion: the mean of V over N(i, k2)
+//   d_J(q, g) = 1 - sum_j min(V_qj, V_gj) / sum_j max(V_qj, V_gj)
+//   d*(q, g)  = (1 - lambda) d_J(q, g) + lambda d(q, g)
+// One departure, so that a query is re-ranked alone (the same in evaluation and in a service): the retrieval
+// set's neighbour sets are computed among its own items, once; a query never enters them (in the paper, the
+// probe set joins the gallery and all neighbour sets are computed together). Whether g counts the query among its
+// k1 + 1 nearest is still decided exactly, against g's own k1-th neighbour distance. The score returned is
+// 1 - d*; lambda = 1 (or k1 = 0) is plain cosine.
+import { z } from 'zod';
+import { forEachScoreBlock, normalizeRows, type Matrix32 } from './similarity.js';
+
+export const KReciprocalSchema = z.object({
+  /** A count, or below 1 a share of the retrieval set (so a choice made on a small validation set carries over). */
+  k1: z.number().min(0).refine((n) => n < 1 || Number.isInteger(n), 'a count (1, 2, ...) or a share of the retrieval set (0 < k1 < 1)'),
+  k2: z.number().int().min(1),
+  lambda: z.number().min(0).max(1),
+}).strict();
+export type KReciprocal = z.infer<typeof KReciprocalSchema>;
+
+/** A sparse vector: positions (retrieval rows; -1 is the query itself) and weights. */
+interface Sparse {
+  index: Int32Array;
+  value: Float64Array;
+}
+
+/** The k nearest rows of each row of `queries` in `retrieval` (cosine), best first, with their distances. */
+async function nearest(queries: Matrix32, retrieval: Matrix32, k: number): Promise<{ index: Int32Array; distance: Float64Array }> {
+  const index = new Int32Array(queries.rows * k);
+  const distance = new Float64Array(queries.rows * k);
+  const N = retrieval.rows;
+  await forEachScoreBlock(queries, retrieval, 'cosine', 256, (start, count, scores) => {
+    for (let b = 0; b < count; b++) {
+      const row = scores.subarray(b * N, (b + 1) * N);
+      const top = topIndices(row, k);
+      for (let t = 0; t < k; t++) {
+        index[(start + b) * k + t] = top[t] as number;
+        distance[(start + b) * k + t] = 1 - (row[top[t] as number] as number);
+      }
+    }
+  });
+  return { index, distance };
+}
+
+/** Positions of the k largest values, largest first (ties: the lower position). */
+function topIndices(row: Float32Array, k: number): Int32Array {
+  const top = new Int32Array(k).fill(-1);
+  const best = new Float64Array(k).fill(-Infinity);
+  for (let j = 0; j < row.length; j++) {
+    const s = row[j] as number;
+    if (s <= (best[k - 1] as number)) continue;
+    let p = k - 1;
+    while (p > 0 && (best[p - 1] as number) < s) {
+      best[p] = best[p - 1] as number;
+      top[p] = top[p - 1] as number;
+      p--;
+    }
+    best[p] = s;
+    top[p] = j;
+  }
+  return top;
+}
+
+/** exp(-d) over the members, normalised to sum 1. */
+function encode(members: number[], dist: (j: number) => number): Sparse {
+  const value = Float64Array.from(members, (j) => Math.exp(-dist(j)));
+  const sum = value.reduce((s, v) => s + v, 0);
+  for (let i = 0; i < value.length; i++) value[i]! /= sum;
+  return { index: Int32Array.from(members), value };
+}
+
+/** The mean of sparse vectors (local query expansion). */
+function mean(vectors: Sparse[]): Sparse {
+  const acc = new Map<number, number>();
+  for (const v of vectors) for (let t = 0; t < v.index.length; t++) acc.set(v.index[t] as number, (acc.get(v.index[t] as number) ?? 0) + (v.value[t] as number) / vectors.length);
+  const index = Int32Array.from([...acc.keys()].sort((a, b) => a - b));
+  return { index, value: Float64Array.from(index, (j) => acc.get(j) as number) };
+}
+
+/**
+ * Prepares k-reciprocal re-ranking against one retrieval set and returns a function that rewrites a block of
+ * query-by-retrieval cosine scores (rows = queries) into 1 - d* in place.
+ */
+export async function kReciprocalRescorer(retrievalIn: Matrix32, o: KReciprocal): Promise<(scores: Float32Array, count: number) => void> {
+  const N = retrievalIn.rows;
+  const k1 = Math.min(o.k1 > 0 && o.k1 < 1 ? Math.max(1, Math.round(o.k1 * N)) : o.k1, N - 1);
+  if (k1 <= 0 || o.lambda === 1) return () => {};
+  const retrieval = normalizeRows(retrievalIn);
+  const half = Math.max(1, Math.round(k1 / 2));
+  // Each item's k1 + 1 nearest items (itself first).
+  const K = k1 + 1;
+  const nn = await nearest(retrieval, retrieval, K);
+  const neighbours = (g: number, k: number) => Array.from(nn.index.subarray(g * K, g * K + k));
+  const radius = Float64Array.from({ length: N }, (_, g) => nn.distance[g * K + k1] as number);
+  const inNeighbours = (g: number, j: number, k: number) => { for (let t = 0; t < k; t++) if (nn.index[g * K + t] === j) return true; return false; };
+  const reciprocal = (g: number, k: number) => neighbours(g, k + 1).filter((j) => inNeighbours(j, g, k + 1));
+  const rHalf = Array.from({ length: N }, (_, g) => reciprocal(g, half));
+  const expand = (base: number[]): number[] => {
+    const set = new Set(base);
+    for (const j of base) {
+      if (j < 0) continue;
+      const candidate = rHalf[j] as number[];
+      if (candidate.filter((x) => base.includes(x)).length > (2 / 3) * candidate.length) for (const x of candidate) set.add(x);
+    }
+    return [...set];
+  };
+  const dot = (a: number, b: number) => {
+    let s = 0;
+    for (let c = 0; c < retrieval.cols; c++) s += (retrieval.data[a * retrieval.cols + c] as number) * (retrieval.data[b * retrieval.cols + c] as number);
+    return s;
+  };
+  const encoded = Array.from({ length: N }, (_, g) => encode(expand(reciprocal(g, k1)), (j) => 1 - dot(g, j)));
+  const V = o.k2 > 1 ? Array.from({ length: N }, (_, g) => mean(neighbours(g, Math.min(o.k2, K)).map((j) => encoded[j] as Sparse))) : encoded;
+  // Inverted lists: for each retrieval position j, the items g with V_g[j] > 0.
+  const postings: Array<Array<[number, number]>> = Array.from({ length: N }, () => []);
+  V.forEach((v, g) => v.index.forEach((j, t) => postings[j]!.push([g, v.value[t] as number])));
+  const minSum = new Float64Array(N);
+
+  return (scores, count) => {
+    for (let b = 0; b < count; b++) {
+      const row = scores.subarray(b * N, (b + 1) * N);
+      const top = Array.from(topIndices(row, k1));
+      const dist = (j: number) => (j < 0 ? 0 : 1 - (row[j] as number));
+      // The query is -1; g counts it among its k1 + 1 nearest when it is closer than g's k1-th neighbour.
+      const rq = [-1, ...top.filter((g) => dist(g) < (radius[g] as number))];
+      let vq = encode(expand(rq), dist);
+      if (o.k2 > 1) vq = mean([vq, ...top.slice(0, Math.min(o.k2, K) - 1).map((g) => V[g] as Sparse)]);
+      minSum.fill(0);
+      for (let t = 0; t < vq.index.length; t++) {
+        const j = vq.index[t] as number;
+        if (j < 0) continue; // no retrieval item counts the query in its set
+        for (const [g, w] of postings[j] as Array<[number, number]>) minSum[g]! += Math.min(w, vq.value[t] as number);
+      }
+      for (let g = 0; g < N; g++) {
+        const m = minSum[g] as number;
+        const jaccard = 1 - m / (2 - m); // both vectors sum to 1, so sum max = 2 - sum min
+        row[g] = 1 - ((1 - o.lambda) * jaccard + o.lambda * (1 - (row[g] as number)));
+      }
+    }
+  };
+}
