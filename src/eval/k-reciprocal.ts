@@ -73,11 +73,17 @@ function encode(members: number[], dist: (j: number) => number): Sparse {
   return { index: Int32Array.from(members), value };
 }
 
-/** The mean of sparse vectors (local query expansion). */
+/** The mean of sparse vectors (local query expansion); positions -1 (the query) and up. */
 function mean(vectors: Sparse[]): Sparse {
   const acc = new Map<number, number>();
-  for (const v of vectors) for (let t = 0; t < v.index.length; t++) acc.set(v.index[t] as number, (acc.get(v.index[t] as number) ?? 0) + (v.value[t] as number) / vectors.length);
-  const index = Int32Array.from([...acc.keys()].sort((a, b) => a - b));
+  const scale = 1 / vectors.length;
+  for (const v of vectors) {
+    for (let t = 0; t < v.index.length; t++) {
+      const j = v.index[t] as number;
+      acc.set(j, (acc.get(j) ?? 0) + (v.value[t] as number) * scale);
+    }
+  }
+  const index = Int32Array.from(acc.keys()).sort();
   return { index, value: Float64Array.from(index, (j) => acc.get(j) as number) };
 }
 
@@ -96,15 +102,31 @@ export async function kReciprocalRescorer(retrievalIn: Matrix32, o: KReciprocal)
   const nn = await nearest(retrieval, retrieval, K);
   const neighbours = (g: number, k: number) => Array.from(nn.index.subarray(g * K, g * K + k));
   const radius = Float64Array.from({ length: N }, (_, g) => nn.distance[g * K + k1] as number);
-  const inNeighbours = (g: number, j: number, k: number) => { for (let t = 0; t < k; t++) if (nn.index[g * K + t] === j) return true; return false; };
-  const reciprocal = (g: number, k: number) => neighbours(g, k + 1).filter((j) => inNeighbours(j, g, k + 1));
+  // Is g among j's k nearest? By distance against j's k-th neighbour; at (near) equality, by j's list itself.
+  const inNeighbours = (j: number, g: number, d: number, k: number) => {
+    const edge = nn.distance[j * K + k - 1] as number;
+    if (Math.abs(d - edge) > 1e-6) return d < edge;
+    for (let t = 0; t < k; t++) if (nn.index[j * K + t] === g) return true;
+    return false;
+  };
+  const reciprocal = (g: number, k: number) => {
+    const out: number[] = [];
+    for (let t = 0; t <= k; t++) {
+      const j = nn.index[g * K + t] as number;
+      if (inNeighbours(j, g, nn.distance[g * K + t] as number, k + 1)) out.push(j);
+    }
+    return out;
+  };
   const rHalf = Array.from({ length: N }, (_, g) => reciprocal(g, half));
   const expand = (base: number[]): number[] => {
+    const inBase = new Set(base);
     const set = new Set(base);
     for (const j of base) {
       if (j < 0) continue;
       const candidate = rHalf[j] as number[];
-      if (candidate.filter((x) => base.includes(x)).length > (2 / 3) * candidate.length) for (const x of candidate) set.add(x);
+      let shared = 0;
+      for (const x of candidate) if (inBase.has(x)) shared++;
+      if (shared > (2 / 3) * candidate.length) for (const x of candidate) set.add(x);
     }
     return [...set];
   };
@@ -113,11 +135,27 @@ export async function kReciprocalRescorer(retrievalIn: Matrix32, o: KReciprocal)
     for (let c = 0; c < retrieval.cols; c++) s += (retrieval.data[a * retrieval.cols + c] as number) * (retrieval.data[b * retrieval.cols + c] as number);
     return s;
   };
-  const encoded = Array.from({ length: N }, (_, g) => encode(expand(reciprocal(g, k1)), (j) => 1 - dot(g, j)));
+  // Distances from g: its neighbour list where it has them (members of R* are mostly there), a product otherwise.
+  const near = new Float64Array(N).fill(Number.NaN);
+  const encoded = Array.from({ length: N }, (_, g) => {
+    for (let t = 0; t < K; t++) near[nn.index[g * K + t] as number] = nn.distance[g * K + t] as number;
+    const v = encode(expand(reciprocal(g, k1)), (j) => (Number.isNaN(near[j] as number) ? 1 - dot(g, j) : (near[j] as number)));
+    for (let t = 0; t < K; t++) near[nn.index[g * K + t] as number] = Number.NaN;
+    return v;
+  });
   const V = o.k2 > 1 ? Array.from({ length: N }, (_, g) => mean(neighbours(g, Math.min(o.k2, K)).map((j) => encoded[j] as Sparse))) : encoded;
-  // Inverted lists: for each retrieval position j, the items g with V_g[j] > 0.
-  const postings: Array<Array<[number, number]>> = Array.from({ length: N }, () => []);
-  V.forEach((v, g) => v.index.forEach((j, t) => postings[j]!.push([g, v.value[t] as number])));
+  // Inverted lists (CSR): for each retrieval position j, the items g with V_g[j] > 0 and that weight.
+  const offsets = new Int32Array(N + 1);
+  for (const v of V) for (const j of v.index) offsets[j + 1]!++;
+  for (let j = 0; j < N; j++) offsets[j + 1]! += offsets[j] as number;
+  const postItem = new Int32Array(offsets[N] as number);
+  const postWeight = new Float64Array(offsets[N] as number);
+  const fill = offsets.slice(0, N);
+  V.forEach((v, g) => v.index.forEach((j, t) => {
+    const at = fill[j]!++;
+    postItem[at] = g;
+    postWeight[at] = v.value[t] as number;
+  }));
   const minSum = new Float64Array(N);
 
   return (scores, count) => {
@@ -133,7 +171,11 @@ export async function kReciprocalRescorer(retrievalIn: Matrix32, o: KReciprocal)
       for (let t = 0; t < vq.index.length; t++) {
         const j = vq.index[t] as number;
         if (j < 0) continue; // no retrieval item counts the query in its set
-        for (const [g, w] of postings[j] as Array<[number, number]>) minSum[g]! += Math.min(w, vq.value[t] as number);
+        const w = vq.value[t] as number;
+        for (let p = offsets[j] as number, e = offsets[j + 1] as number; p < e; p++) {
+          const x = postWeight[p] as number;
+          minSum[postItem[p] as number]! += x < w ? x : w;
+        }
       }
       for (let g = 0; g < N; g++) {
         const m = minSum[g] as number;
