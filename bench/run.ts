@@ -1,7 +1,7 @@
 // `npm run bench [-- filter...]`: prints one JSON line per figure. Filters match figure groups by name.
 import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
-import { benchEval } from './eval.js';
+import { benchEval, benchRerank } from './eval.js';
 import { benchSteps, benchThreadSettings } from './methods.js';
 import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWikipediaSeeds } from './training.js';
 import { benchIndex, benchService } from './search.js';
@@ -15,6 +15,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   sgemm: benchSgemm,
   step: benchTrainingStep,
   eval: benchEval,
+  rerank: benchRerank,
   'method-steps': benchSteps,
   'thread-settings': benchThreadSettings,
   wikipedia: benchWikipedia,

@@ -12,6 +12,7 @@
 // k1 + 1 nearest is still decided exactly, against g's own k1-th neighbour distance. The score returned is
 // 1 - d*; lambda = 1 (or k1 = 0) is plain cosine.
 import { z } from 'zod';
+import { topIndices } from './ranking.js';
 import { forEachScoreBlock, normalizeRows, type Matrix32 } from './similarity.js';
 
 export const KReciprocalSchema = z.object({
@@ -44,25 +45,6 @@ async function nearest(queries: Matrix32, retrieval: Matrix32, k: number): Promi
     }
   });
   return { index, distance };
-}
-
-/** Positions of the k largest values, largest first (ties: the lower position). */
-function topIndices(row: Float32Array, k: number): Int32Array {
-  const top = new Int32Array(k).fill(-1);
-  const best = new Float64Array(k).fill(-Infinity);
-  for (let j = 0; j < row.length; j++) {
-    const s = row[j] as number;
-    if (s <= (best[k - 1] as number)) continue;
-    let p = k - 1;
-    while (p > 0 && (best[p - 1] as number) < s) {
-      best[p] = best[p - 1] as number;
-      top[p] = top[p - 1] as number;
-      p--;
-    }
-    best[p] = s;
-    top[p] = j;
-  }
-  return top;
 }
 
 /** exp(-d) over the members, normalised to sum 1. */

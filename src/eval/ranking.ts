@@ -72,3 +72,22 @@ export class Ranker {
     return order;
   }
 }
+
+/** Positions of the k largest values, largest first (ties: the lower position). */
+export function topIndices(row: Float32Array, k: number): Int32Array {
+  const top = new Int32Array(k).fill(-1);
+  const best = new Float64Array(k).fill(-Infinity);
+  for (let j = 0; j < row.length; j++) {
+    const s = row[j] as number;
+    if (s <= (best[k - 1] as number)) continue;
+    let p = k - 1;
+    while (p > 0 && (best[p - 1] as number) < s) {
+      best[p] = best[p - 1] as number;
+      top[p] = top[p - 1] as number;
+      p--;
+    }
+    best[p] = s;
+    top[p] = j;
+  }
+  return top;
+}

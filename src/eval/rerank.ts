@@ -5,6 +5,7 @@
 //   validation set carries over to a larger test set); n >= 1 is a count.
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { topIndices } from './ranking.js';
 import { forEachScoreBlock, normalizeRows, type Matrix32 } from './similarity.js';
 
 /** The one definition of a valid expansion: the service's body, the CLI flags and expansionCount check it. */
@@ -28,26 +29,9 @@ export async function expandQueries(queries: Matrix32, retrieval: Matrix32, o: Q
   const r = normalizeRows(retrieval);
   const d = q.cols;
   const out = Float32Array.from(q.data);
-  const top = new Int32Array(n);
-  const topScore = new Float32Array(n);
   await forEachScoreBlock(q, r, 'cosine', 256, (start, count, scores) => {
     for (let b = 0; b < count; b++) {
-      // The n best by insertion into a sorted buffer (ties: the earlier item), O(R n).
-      let filled = 0;
-      const row = scores.subarray(b * r.rows, (b + 1) * r.rows);
-      for (let j = 0; j < r.rows; j++) {
-        const s = row[j] as number;
-        if (filled === n && s <= (topScore[n - 1] as number)) continue;
-        let k = Math.min(filled, n - 1);
-        while (k > 0 && (topScore[k - 1] as number) < s) {
-          topScore[k] = topScore[k - 1] as number;
-          top[k] = top[k - 1] as number;
-          k--;
-        }
-        topScore[k] = s;
-        top[k] = j;
-        if (filled < n) filled++;
-      }
+      const top = topIndices(scores.subarray(b * r.rows, (b + 1) * r.rows), n);
       const base = (start + b) * d;
       const scale = o.weight / n;
       for (let t = 0; t < n; t++) {
