@@ -4,7 +4,7 @@ import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval, benchRerank } from './eval.js';
 import { benchSteps, benchThreadSettings } from './methods.js';
 import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWikipediaSeeds } from './training.js';
-import { benchIndex, benchService } from './search.js';
+import { benchExactScan, benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
 import { benchStorage } from './storage.js';
 import { benchPgvector } from './pgvector.js';
@@ -26,6 +26,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   multimodal: benchMultimodal,
   transfer: benchTransfer,
   index: benchIndex,
+  'exact-scan': benchExactScan,
   service: benchService,
   storage: benchStorage,
   'storage-pgvector': benchPgvector,

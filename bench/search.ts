@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, normal } from '../src/engine/random.js';
+import { ExactEngine } from '../src/index/engines.js';
 import { hnswDefaults, SearchIndex, type NewItem } from '../src/index/search-index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { train } from '../src/train/trainer.js';
@@ -119,4 +120,38 @@ export async function benchService(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The exact engine's single query at 100,000 x 512 with and without its int8 first pass (ExactEngine.coded),
+ * alternating query by query in one process; the results are the same (test/index/coded-scan.test.ts).
+ */
+export async function benchExactScan(): Promise<void> {
+  const n = 100_000;
+  const dim = 512;
+  const { items, queries } = clusteredItems(n, dim);
+  const index = SearchIndex.build({
+    format: 'xmodal-index', version: 1, engine: 'exact', hnsw: hnswDefaults, dim,
+    modalities: [{ name: 'v', inputDim: dim, builtSlots: 0, vocabulary: null }], labelNames: ['x'],
+    run: { dir: '-', method: 'bench', modelSha256: '-' }, dataset: { name: 'clustered', path: '-' },
+  }, items);
+  index.search('v', queries[0]!, { k: 10 }); // builds the codes once (as the first query of a service does)
+  const times: Record<'coded' | 'float32', number[]> = { coded: [], float32: [] };
+  for (let round = 0; round < 3; round++) {
+    for (const q of queries) {
+      for (const mode of ['coded', 'float32'] as const) {
+        ExactEngine.coded = mode === 'coded';
+        const t = performance.now();
+        index.search('v', q, { k: 10 });
+        times[mode].push(performance.now() - t);
+      }
+    }
+  }
+  ExactEngine.coded = true;
+  const p50 = (mode: 'coded' | 'float32') => percentile(times[mode].sort((a, b) => a - b), 0.5);
+  for (const mode of ['float32', 'coded'] as const) {
+    const sorted = times[mode];
+    emit({ name: `exact-scan: 100000x512 single query, ${mode === 'coded' ? 'int8 first pass + float32 candidates' : 'float32 scan'}`, median_ms: round(p50(mode)), min_ms: round(sorted[0]!), runs: sorted.length, p99_ms: round(percentile(sorted, 0.99)) });
+  }
+  emit({ name: 'exact-scan: coded p50 as a share of float32 p50', median_ms: 0, min_ms: 0, runs: 1, ratio: round(p50('coded') / p50('float32'), 3) });
 }

@@ -11,6 +11,7 @@
 
 #include "parallel.h"
 #include "thin_gemm.h"
+#include "scan_i8.h"
 
 // Element loops get an AVX2 clone picked at load time on x86-64; elsewhere they build plainly.
 #if defined(__x86_64__)
@@ -307,6 +308,57 @@ Napi::Value RankRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// scanF32(query, data, rows, n, d, out): out[i] = query . data[rows[i]] (rows an Int32Array) or query . data[i]
+// (rows null) for i < n, each a fixed-order dot product (scan_i8.h), on the pool's threads.
+Napi::Value ScanF32(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6) return Fail(env, "scanF32 takes 6 arguments"), env.Undefined();
+  Napi::Float32Array Q, D, O;
+  int64_t n, d;
+  if (!GetF32(info, 0, "query", &Q) || !GetF32(info, 1, "data", &D) || !GetInt(info, 3, "n", &n) || !GetInt(info, 4, "d", &d) ||
+      !GetF32(info, 5, "out", &O)) {
+    return env.Undefined();
+  }
+  const int32_t *rows = nullptr;
+  const uint64_t stored = d > 0 ? D.ElementLength() / uint64_t(d) : 0;
+  if (!info[2].IsNull()) {
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      return Fail(env, "rows must be an Int32Array or null"), env.Undefined();
+    }
+    Napi::Int32Array R = info[2].As<Napi::Int32Array>();
+    if ((uint64_t)n > R.ElementLength()) return Fail(env, "scanF32: rows shorter than n"), env.Undefined();
+    rows = R.Data();
+    for (int64_t i = 0; i < n; ++i) if (rows[i] < 0 || uint64_t(rows[i]) >= stored) return Fail(env, "scanF32: a row outside data"), env.Undefined();
+  } else if ((uint64_t)n > stored) {
+    return Fail(env, "scanF32: data too small for n x d"), env.Undefined();
+  }
+  if ((uint64_t)d > Q.ElementLength() || (uint64_t)n > O.ElementLength()) return Fail(env, "scanF32: query or out too small"), env.Undefined();
+  scan::ScanF32(Q.Data(), D.Data(), rows, n, d, O.Data());
+  return env.Undefined();
+}
+
+// scanI8(query, codes, scales, n, d, out): out[r] = scales[r] x (query . codes[r]) for the n rows of int8 codes
+// (scan_i8.h), on the pool's threads.
+Napi::Value ScanI8(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6) return Fail(env, "scanI8 takes 6 arguments"), env.Undefined();
+  Napi::Float32Array Q, S, O;
+  int64_t n, d;
+  if (!GetF32(info, 0, "query", &Q) || !GetF32(info, 2, "scales", &S) || !GetInt(info, 3, "n", &n) || !GetInt(info, 4, "d", &d) ||
+      !GetF32(info, 5, "out", &O)) {
+    return env.Undefined();
+  }
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int8_array) {
+    return Fail(env, "codes must be an Int8Array"), env.Undefined();
+  }
+  Napi::Int8Array C = info[1].As<Napi::Int8Array>();
+  if ((uint64_t)d > Q.ElementLength() || (uint64_t)(n * d) > C.ElementLength() || (uint64_t)n > S.ElementLength() || (uint64_t)n > O.ElementLength()) {
+    return Fail(env, "scanI8: buffers too small for n x d"), env.Undefined();
+  }
+  scan::Scan(Q.Data(), C.Data(), S.Data(), n, d, O.Data());
+  return env.Undefined();
+}
+
 // symmetricEigen(a, n, w): eigen-decomposition of a symmetric n x n float64 matrix (LAPACK dsyevd). On return
 // w holds the eigenvalues in ascending order and, read row-major, row i of a is the i-th eigenvector.
 Napi::Value SymmetricEigen(const Napi::CallbackInfo &info) {
@@ -414,6 +466,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));
   exports.Set("rankRows", Napi::Function::New(env, RankRows));
+  exports.Set("scanI8", Napi::Function::New(env, ScanI8));
+  exports.Set("scanF32", Napi::Function::New(env, ScanF32));
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -22,6 +22,10 @@ export interface NativeKernels {
   ): void;
   /** Ranks each of `rows` rows of n scores: indices by descending score, ties by index, NaN last. */
   rankRows(scores: Float32Array, rows: number, n: number, order: Int32Array, threads: number): void;
+  /** out[r] = scales[r] x (query . codes[r]) over n rows of d int8 codes (native/scan_i8.h). */
+  scanI8?(query: Float32Array, codes: Int8Array, scales: Float32Array, n: number, d: number, out: Float32Array): void;
+  /** out[i] = query . data[rows[i]] (or data[i] with rows null): fixed-order dot products (native/scan_i8.h). */
+  scanF32?(query: Float32Array, data: Float32Array, rows: Int32Array | null, n: number, d: number, out: Float32Array): void;
   /** LAPACK dsyevd in place: w = eigenvalues ascending; row i of a (row-major) = i-th eigenvector. */
   symmetricEigen(a: Float64Array, n: number, w: Float64Array): void;
   /** out[j] = (sum of column j over the rows, in row order) / divisor, for a row-major rows x cols matrix. */
