@@ -27,8 +27,10 @@ export function topK(scores: Float32Array, k: number, allowed?: Uint8Array): Sco
     }
   };
   for (let p = 0; p < scores.length; p++) {
-    if (allowed && !allowed[p]) continue;
     const s = scores[p] as number;
+    // Once the heap is full, most scores lose to its worst at once (a lower score always does; positions rise).
+    if (size === k && s <= (heapScore[0] as number)) continue;
+    if (allowed && !allowed[p]) continue;
     if (Number.isNaN(s)) continue;
     if (size < k) {
       let i = size++;
