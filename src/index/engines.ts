@@ -219,6 +219,8 @@ export class ExactEngine implements Engine {
 }
 
 const quantizations = { f16: ScalarKind.F16, f32: ScalarKind.F32, i8: ScalarKind.I8 } as const;
+/** Allowed counts of masks (they do not change once made). */
+const counted = new WeakMap<Uint8Array, number>();
 
 export class HnswEngine implements Engine {
   readonly kind: EngineKind = 'hnsw';
@@ -264,8 +266,13 @@ export class HnswEngine implements Engine {
 
   search(queries: Float32Array, k: number, allowed: Uint8Array): Scored[][] {
     const q = queries.length / this.store.dim;
-    let allowedCount = 0;
-    for (let s = 0; s < this.store.count; s++) allowedCount += allowed[s] as number;
+    // A mask the index reuses (no filter) is counted once.
+    let allowedCount = counted.get(allowed);
+    if (allowedCount === undefined || allowed.length < this.store.count) {
+      allowedCount = 0;
+      for (let s = 0; s < this.store.count; s++) allowedCount += allowed[s] as number;
+      counted.set(allowed, allowedCount);
+    }
     // A narrow filter or a small collection: exact search over the allowed slots is both cheaper and complete.
     if (allowedCount <= Math.max(4 * k, 2048) || this.graph.size() === 0) return this.exact.search(queries, k, allowed);
     const fetch = Math.min(this.graph.size(), Math.max(k * 4, k + 32));

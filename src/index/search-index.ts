@@ -170,6 +170,7 @@ export class SearchIndex {
     });
     for (const engine of this.engines.values()) engine.store.ensure(this.ids.length);
     this.manifest.items = this.size;
+    this.changes++;
   }
 
   /** Every live item with its stored (unit) embeddings, in slot order (an export to another engine). */
@@ -213,6 +214,7 @@ export class SearchIndex {
     this.metadata = keep.map((s) => this.metadata[s] as Record<string, unknown>);
     this.live = new Uint8Array(Math.max(1024, keep.length)).fill(1, 0, keep.length);
     this.liveCount = keep.length;
+    this.changes++;
     this.slotOf.clear();
     this.ids.forEach((id, i) => this.slotOf.set(id, i));
   }
@@ -229,6 +231,7 @@ export class SearchIndex {
     if (slot === undefined || !this.live[slot]) return false;
     this.live[slot] = 0;
     this.liveCount--;
+    this.changes++;
     this.slotOf.delete(id);
     for (const engine of this.engines.values()) if (engine.store.present[slot]) engine.removed(slot);
     this.manifest.items = this.size;
@@ -266,7 +269,28 @@ export class SearchIndex {
     return { id: this.ids[slot] as string, score, labels: this.manifest.labelNames.filter((_, c) => row[c]), metadata: this.metadata[slot] as Record<string, unknown> };
   }
 
+  /** Bumped by every write: the unfiltered masks below are reused until the next one. */
+  private changes = 0;
+  private readonly everyone = new Map<string, { changes: number; store: VectorStore; mask: Uint8Array }>();
+
+  /**
+   * The mask of slots a search may return: live, present in `modality`, and passing the filter. Without a filter
+   * it is the same for every search until the next write, so it is built once then (a scan of every slot that
+   * cost about 0.8 ms per query at 100,000 items); engines only read it.
+   */
   private allowed(modality: string, filter: Filter | undefined): Uint8Array {
+    const store = this.engine(modality).store;
+    if (!filter || Object.values(filter).every((v) => v === undefined)) {
+      const cached = this.everyone.get(modality);
+      if (cached && cached.changes === this.changes && cached.store === store) return cached.mask;
+      const mask = this.mask(modality, undefined);
+      this.everyone.set(modality, { changes: this.changes, store, mask });
+      return mask;
+    }
+    return this.mask(modality, filter);
+  }
+
+  private mask(modality: string, filter: Filter | undefined): Uint8Array {
     const store = this.engine(modality).store;
     const n = this.ids.length;
     const mask = new Uint8Array(Math.max(store.present.length, n));
