@@ -6,7 +6,8 @@
 #   bash scripts/postgres.sh url       # prints the URL of the running server (exit 1 when it is not running)
 #   bash scripts/postgres.sh stop
 #
-# Settings: XMODAL_PG_DIR (cluster directory; default .pg/ in the checkout), XMODAL_PG_PORT (default 55432).
+# Settings: XMODAL_PG_DIR (cluster directory; default .pg/ in the checkout), XMODAL_PG_PORT (default: 55432, or the
+# next free port when another server holds it; fixed when the cluster is made).
 # TCP on 127.0.0.1 only (no Unix socket, whose path length is limited).
 # The server listens on 127.0.0.1 only and trusts local connections: it is for one machine's tests and
 # benchmarks, not for a deployment (docs/scale.md says what to run there).
@@ -28,7 +29,19 @@ DIR="${XMODAL_PG_DIR:-$PWD/.pg}"
 if [ -z "${XMODAL_PG_DIR:-}" ] && [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$PWD"; then
   DIR="/tmp/xmodal-pg-$(echo "$PWD" | sha256sum | cut -c1-12)"
 fi
-PORT="${XMODAL_PG_PORT:-55432}"
+# The cluster's port: the one it was initialised with (recorded in DIR/port), else XMODAL_PG_PORT, else the
+# first free one from 55432 (chosen when the cluster is made, so another server on 55432 does not stop it).
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -f "$DIR/port" ]; then
+  PORT="$(cat "$DIR/port")"
+elif [ -f "$DIR/data/postgresql.conf" ] && grep -qE '^port = [0-9]+' "$DIR/data/postgresql.conf"; then
+  PORT="$(grep -E '^port = [0-9]+' "$DIR/data/postgresql.conf" | tail -n 1 | grep -oE '[0-9]+')"
+elif [ -n "${XMODAL_PG_PORT:-}" ]; then
+  PORT="$XMODAL_PG_PORT"
+else
+  PORT=55432
+  while ! port_free "$PORT" && [ "$PORT" -lt 55532 ]; do PORT=$((PORT + 1)); done
+fi
 USER_NAME=xmodal
 DB=xmodal
 URL="postgres://${USER_NAME}@127.0.0.1:${PORT}/${DB}"
@@ -90,6 +103,7 @@ start() {
   if [ ! -f "$DIR/data/PG_VERSION" ]; then
     mkdir -p "$DIR"
     [ "$(id -u)" -ne 0 ] || chown postgres: "$DIR"
+    echo "$PORT" >"$DIR/port"
     as_owner "$BIN/initdb" -D "$DIR/data" -U "$USER_NAME" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null \
       || die "initdb failed in $DIR/data (is $DIR writable by $( [ "$(id -u)" -eq 0 ] && echo postgres || id -un)?)"
     # Loopback only; room for HNSW builds in memory (pgvector builds far faster when the graph fits).
