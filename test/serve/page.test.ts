@@ -17,7 +17,7 @@ import { PHOTOS } from '../helpers/media-items.js';
 import { writeDataset } from '../../src/data/writer.js';
 
 const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-// CI installs Chromium (.ci/run), so there the test must run; elsewhere it is skipped without one.
+// scripts/test.sh (the README's test command, which CI runs) installs Chromium where it can; under CI the test must run, elsewhere it is skipped without one.
 const skip = !executablePath && !process.env.CI ? 'Chromium not installed (apt-get install chromium)' : false;
 
 // Predicates for waitForFunction are functions, not strings: a string is evaluated with eval in the page, which
