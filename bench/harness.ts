@@ -36,3 +36,8 @@ export function round(x: number, digits = 3): number {
 export function emit(figure: Figure): void {
   console.log(JSON.stringify(figure));
 }
+
+/** The p-quantile of ascending timings (the value at rank floor(p x n)). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}

@@ -5,10 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { PgCollection } from '../src/index/pgvector.js';
 import { hnswDefaults, SearchIndex } from '../src/index/search-index.js';
-import { emit, round } from './harness.js';
+import { emit, percentile, round } from './harness.js';
 import { clusteredItems } from './search.js';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 
 function databaseUrl(): string | undefined {
   if (process.env.XMODAL_DATABASE) return process.env.XMODAL_DATABASE;

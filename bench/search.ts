@@ -9,9 +9,8 @@ import { ExactEngine } from '../src/index/engines.js';
 import { hnswDefaults, SearchIndex, type NewItem } from '../src/index/search-index.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { train } from '../src/train/trainer.js';
-import { emit, round } from './harness.js';
+import { emit, percentile, round } from './harness.js';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 const dirSize = (dir: string) => readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
 
 /**

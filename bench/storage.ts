@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { createRng, normal } from '../src/engine/random.js';
 import { JOURNAL_FILE, JournalWriter } from '../src/index/journal.js';
 import { hnswDefaults, SearchIndex, type NewItem } from '../src/index/search-index.js';
-import { emit, round } from './harness.js';
+import { emit, percentile, round } from './harness.js';
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 
 export async function benchStorage(): Promise<void> {
   const n = 100_000;

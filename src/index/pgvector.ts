@@ -156,7 +156,7 @@ export class PgCollection implements Collection {
       let count = 0;
       let batch: NewItem[] = [];
       const flush = async () => {
-        await collection.insert(client, batch);
+        await collection.insert(client, batch, checkNewItems(full, batch, () => false));
         count += batch.length;
         batch = [];
       };
@@ -211,10 +211,9 @@ export class PgCollection implements Collection {
     }
   }
 
-  /** Checks items and inserts them with `client` (inside the caller's transaction). */
-  private async insert(client: pg.PoolClient, items: NewItem[]): Promise<void> {
+  /** Inserts items checked by checkNewItems (`checked[i]` is items[i]'s) with `client`, inside the caller's transaction. */
+  private async insert(client: pg.PoolClient, items: NewItem[], checked: ReturnType<typeof checkNewItems>): Promise<void> {
     if (!items.length) return;
-    const checked = checkNewItems(this.manifest, items, () => false);
     const columns = this.manifest.modalities.map((_, i) => `v${i}`);
     const width = 3 + columns.length;
     const params: unknown[] = [];
@@ -372,12 +371,12 @@ export class PgCollection implements Collection {
 
   /** Adds items in one transaction, committed (durable on the server) before the promise resolves. */
   async add(items: NewItem[]): Promise<void> {
-    checkNewItems(this.manifest, items, () => false); // a refused batch is refused before any round trip
+    const checked = checkNewItems(this.manifest, items, () => false); // a refused batch is refused before any round trip
     try {
       await this.transaction(async (client) => {
         const taken = await client.query<{ id: string }>(`SELECT id FROM ${this.table} WHERE id = ANY($1::text[]) LIMIT 1`, [items.map((i) => i.id)]);
         if (taken.rows[0]) throw new UserError(`item '${taken.rows[0].id}' already exists`);
-        for (let i = 0; i < items.length; i += INSERT_BATCH) await this.insert(client, items.slice(i, i + INSERT_BATCH));
+        for (let i = 0; i < items.length; i += INSERT_BATCH) await this.insert(client, items.slice(i, i + INSERT_BATCH), checked.slice(i, i + INSERT_BATCH));
         await client.query(`UPDATE ${REGISTRY} SET items = items + $2 WHERE name = $1`, [this.name, items.length]);
       });
     } catch (error) {
