@@ -12,6 +12,7 @@
 #include "parallel.h"
 #include "thin_gemm.h"
 #include "scan_i8.h"
+#include "rank.h"
 
 // Element loops get an AVX2 clone picked at load time on x86-64; elsewhere they build plainly.
 #if defined(__x86_64__)
@@ -237,46 +238,6 @@ Napi::Value Adam(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// Stable LSD radix sort (11 + 11 + 10 bits) of one row of scores into retrieval indices by descending score,
-// ties by ascending index, NaN last: the same order as src/eval/ranking.ts, which is the fallback.
-void RankRow(const float *scores, int32_t n, int32_t *order, uint32_t *keys, uint32_t *keysB, int32_t *orderB) {
-  const uint32_t *bits = reinterpret_cast<const uint32_t *>(scores);
-  uint32_t counts[3][2048] = {};
-  for (int32_t i = 0; i < n; ++i) {
-    const uint32_t b = bits[i];
-    const bool nan = (b & 0x7fffffffu) > 0x7f800000u;
-    const uint32_t ascending = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-    const uint32_t key = nan ? 0xffffffffu : ~ascending;
-    keys[i] = key;
-    order[i] = i;
-    ++counts[0][key & 2047u];
-    ++counts[1][(key >> 11) & 2047u];
-    ++counts[2][key >> 22];
-  }
-  uint32_t *kIn = keys, *kOut = keysB;
-  int32_t *oIn = order, *oOut = orderB;
-  for (int pass = 0; pass < 3; ++pass) {
-    const int shift = pass * 11;
-    const int bins = pass == 2 ? 1024 : 2048;
-    uint32_t sum = 0;
-    for (int b = 0; b < bins; ++b) {
-      const uint32_t c = counts[pass][b];
-      counts[pass][b] = sum;
-      sum += c;
-    }
-    for (int32_t i = 0; i < n; ++i) {
-      const uint32_t key = kIn[i];
-      const uint32_t pos = counts[pass][(key >> shift) & (uint32_t)(bins - 1)]++;
-      kOut[pos] = key;
-      oOut[pos] = oIn[i];
-    }
-    std::swap(kIn, kOut);
-    std::swap(oIn, oOut);
-  }
-  // After three passes the result sits in the scratch buffer.
-  if (oIn != order) std::copy(oIn, oIn + n, order);
-}
-
 // rankRows(scores, rows, n, order, threads): ranks each of `rows` rows of n scores into `order` (rows x n).
 Napi::Value RankRows(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -301,10 +262,111 @@ Napi::Value RankRows(const Napi::CallbackInfo &info) {
     std::vector<uint32_t> keys(n), keysB(n);
     std::vector<int32_t> orderB(n);
     for (int64_t r = first; r < last; ++r) {
-      RankRow(scores + r * n, (int32_t)n, order + r * n, keys.data(), keysB.data(), orderB.data());
+      rank::RankRow(scores + r * n, (int32_t)n, order + r * n, keys.data(), keysB.data(), orderB.data());
     }
   };
   ParallelRanges(size_t(rows), 1, [&](size_t first, size_t last) { work(int64_t(first), int64_t(last)); }, size_t(workers));
+  return env.Undefined();
+}
+
+// A typed array property of `plan`, checked for its type and a minimum length (null allowed when `optional`).
+template <typename Array>
+bool GetPlanArray(const Napi::Object &plan, const char *name, napi_typedarray_type type, size_t minLength, bool optional,
+                  Array *out, bool *present) {
+  const Napi::Value v = plan.Get(name);
+  *present = false;
+  if (optional && (v.IsNull() || v.IsUndefined())) return true;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    return Fail(plan.Env(), std::string("evaluateRows: plan.") + name + " has the wrong type");
+  }
+  *out = v.As<Array>();
+  if (out->ElementLength() < minLength) return Fail(plan.Env(), std::string("evaluateRows: plan.") + name + " too short");
+  *present = true;
+  return true;
+}
+
+// evaluateRows(scores, count, start, out, plan): queries start .. start + count - 1, whose scores are the count x
+// plan.n rows of `scores`, each evaluated by rank::EvaluateRow into count rows of `out` (stride: see rank::Plan), on
+// the pool's threads. plan: { n, ks, minKR, curve, gain, discount, exclude, groups, words, queryBits, itemBits,
+// queryGroups, itemGroups } (metrics.ts).
+Napi::Value EvaluateRows(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5 || !info[4].IsObject()) return Fail(env, "evaluateRows takes 5 arguments, the last a plan object"), env.Undefined();
+  Napi::Float32Array S;
+  Napi::Float64Array O;
+  int64_t count, start;
+  if (!GetF32(info, 0, "scores", &S) || !GetInt(info, 1, "count", &count) || !GetInt(info, 2, "start", &start)) return env.Undefined();
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    return Fail(env, "out must be a Float64Array"), env.Undefined();
+  }
+  O = info[3].As<Napi::Float64Array>();
+  const Napi::Object p = info[4].As<Napi::Object>();
+  const Napi::Value nv = p.Get("n"), wv = p.Get("words");
+  if (!nv.IsNumber() || !wv.IsNumber()) return Fail(env, "evaluateRows: plan.n and plan.words must be numbers"), env.Undefined();
+  const double nd = nv.As<Napi::Number>().DoubleValue(), wd = wv.As<Napi::Number>().DoubleValue();
+  if (!(nd >= 1 && nd <= 2147483647.0 && nd == std::floor(nd)) || !(wd >= 1 && wd <= 65536 && wd == std::floor(wd))) {
+    return Fail(env, "evaluateRows: plan.n and plan.words must be positive integers"), env.Undefined();
+  }
+  rank::Plan plan;
+  rank::Relevance relevance;
+  plan.n = int32_t(nd);
+  relevance.words = int32_t(wd);
+  plan.minKR = p.Get("minKR").ToBoolean();
+  relevance.groups = p.Get("groups").ToBoolean();
+  const int64_t n = plan.n, end = start + count;
+  if (uint64_t(count * n) > S.ElementLength()) return Fail(env, "evaluateRows: scores too small for count x n"), env.Undefined();
+  Napi::Int32Array ks, curve, exclude;
+  Napi::Float64Array gain, discount, qg, ig;
+  Napi::Uint32Array qb, ib;
+  bool has = false, hasExclude = false;
+  if (!GetPlanArray(p, "ks", napi_int32_array, 0, false, &ks, &has) || !GetPlanArray(p, "curve", napi_int32_array, 0, false, &curve, &has) ||
+      !GetPlanArray(p, "gain", napi_float64_array, 256, false, &gain, &has) ||
+      !GetPlanArray(p, "discount", napi_float64_array, 0, false, &discount, &has) ||
+      !GetPlanArray(p, "exclude", napi_int32_array, size_t(end), true, &exclude, &hasExclude)) {
+    return env.Undefined();
+  }
+  if (relevance.groups) {
+    if (!GetPlanArray(p, "queryGroups", napi_float64_array, size_t(end), false, &qg, &has) ||
+        !GetPlanArray(p, "itemGroups", napi_float64_array, size_t(n), false, &ig, &has)) return env.Undefined();
+    relevance.queryGroups = qg.Data();
+    relevance.itemGroups = ig.Data();
+  } else {
+    const size_t w = size_t(relevance.words);
+    if (!GetPlanArray(p, "queryBits", napi_uint32_array, size_t(end) * w, false, &qb, &has) ||
+        !GetPlanArray(p, "itemBits", napi_uint32_array, size_t(n) * w, false, &ib, &has)) return env.Undefined();
+    relevance.queryBits = qb.Data();
+    relevance.itemBits = ib.Data();
+  }
+  plan.ks.assign(ks.Data(), ks.Data() + ks.ElementLength());
+  plan.curve.assign(curve.Data(), curve.Data() + curve.ElementLength());
+  plan.gain.assign(gain.Data(), gain.Data() + 256);
+  plan.discount.assign(discount.Data(), discount.Data() + discount.ElementLength());
+  for (size_t i = 0; i < plan.ks.size(); ++i) {
+    if (plan.ks[i] < 1 || (i && plan.ks[i] <= plan.ks[i - 1])) return Fail(env, "evaluateRows: plan.ks must be ascending and >= 1"), env.Undefined();
+  }
+  for (size_t i = 0; i < plan.curve.size(); ++i) {
+    if (plan.curve[i] < 1 || plan.curve[i] > n || (i && plan.curve[i] < plan.curve[i - 1])) {
+      return Fail(env, "evaluateRows: plan.curve must be ascending ranks in 1..n"), env.Undefined();
+    }
+  }
+  const int64_t maxK = plan.ks.empty() ? 0 : plan.ks.back();
+  if (plan.discount.size() < size_t(std::min(maxK, n) + 1)) return Fail(env, "evaluateRows: plan.discount too short"), env.Undefined();
+  const int32_t *skips = hasExclude ? exclude.Data() : nullptr;
+  if (skips) {
+    for (int64_t q = start; q < end; ++q) if (skips[q] >= n) return Fail(env, "evaluateRows: plan.exclude holds an index outside the retrieval set"), env.Undefined();
+  }
+  const size_t stride = plan.Stride();
+  if (uint64_t(count) * stride > O.ElementLength()) return Fail(env, "evaluateRows: out too small for count rows"), env.Undefined();
+  const float *scores = S.Data();
+  double *out = O.Data();
+  auto work = [&](size_t first, size_t last) {
+    rank::Scratch scratch{size_t(n)};
+    for (size_t r = first; r < last; ++r) {
+      const int32_t q = int32_t(start + int64_t(r));
+      rank::EvaluateRow(scores + r * n, q, skips ? std::max(skips[q], -1) : -1, relevance, plan, scratch, out + r * stride);
+    }
+  };
+  ParallelRanges(size_t(count), 1, work, WorkerPool::Instance().Cores());
   return env.Undefined();
 }
 
@@ -466,6 +528,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));
   exports.Set("rankRows", Napi::Function::New(env, RankRows));
+  exports.Set("evaluateRows", Napi::Function::New(env, EvaluateRows));
   exports.Set("scanI8", Napi::Function::New(env, ScanI8));
   exports.Set("scanF32", Napi::Function::New(env, ScanF32));
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));

@@ -22,6 +22,11 @@ export interface NativeKernels {
   ): void;
   /** Ranks each of `rows` rows of n scores: indices by descending score, ties by index, NaN last. */
   rankRows(scores: Float32Array, rows: number, n: number, order: Int32Array, threads: number): void;
+  /**
+   * One evaluation pass per query for queries start .. start + count - 1 (their count x plan.n scores): grades, ranking
+   * and the walk of src/eval/metrics.ts, one row of figures each into out (native/rank.h), on the pool's threads.
+   */
+  evaluateRows?(scores: Float32Array, count: number, start: number, out: Float64Array, plan: EvaluationPlan): void;
   /** out[r] = scales[r] x (query . codes[r]) over n rows of d int8 codes (native/scan_i8.h). */
   scanI8?(query: Float32Array, codes: Int8Array, scales: Float32Array, n: number, d: number, out: Float32Array): void;
   /** out[i] = query . data[rows[i]] (or data[i] with rows null): fixed-order dot products (native/scan_i8.h). */
@@ -39,6 +44,16 @@ export interface NativeKernels {
   /** Large products split over the addon's threads (default) or threaded by OpenBLAS; returns the previous setting. */
   setBlasSplit(enabled: boolean): boolean;
 }
+
+/** What evaluateRows measures (metrics.ts builds it): cut-offs, the curve's ranks, NDCG's tables, the relevance. */
+export type EvaluationPlan = {
+  n: number; ks: Int32Array; minKR: boolean; curve: Int32Array; gain: Float64Array; discount: Float64Array; exclude: Int32Array | null;
+} & NativeRelevance;
+
+/** Relevance as evaluateRows reads it: label bitsets (`words` 32-bit words per row) or group ids. */
+export type NativeRelevance =
+  | { groups: false; words: number; queryBits: Uint32Array; itemBits: Uint32Array }
+  | { groups: true; words: 1; queryGroups: Float64Array; itemGroups: Float64Array };
 
 export interface NativeStatus {
   loaded: boolean;

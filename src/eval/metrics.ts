@@ -2,7 +2,7 @@
 // mAP@all follows the official DAGNN/GNN4CMR code (methods.md 2.1): rank the whole retrieval set by cosine,
 // AP_i = (1/R_i) sum over relevant ranks k of (relevant in top k)/k, R_i = all relevant items of query i.
 import { availableParallelism } from 'node:os';
-import { loadNative } from '../engine/native.js';
+import { loadNative, type EvaluationPlan } from '../engine/native.js';
 import { Ranker } from './ranking.js';
 import type { Relevance } from './relevance.js';
 import { forEachScoreBlock, type Distance, type Matrix32 } from './similarity.js';
@@ -88,8 +88,39 @@ export async function evaluateRetrieval(query: Matrix32, retrieval: Matrix32, re
   let evaluated = 0;
   let withoutRelevant = 0;
 
+  // The addon's evaluateRows does a whole query's pass (grades, ranking, walk) on every core; the JavaScript
+  // below is the fallback and the reference it is tested against.
+  const plan: EvaluationPlan | null = native?.evaluateRows && relevance.native ? {
+    n: N, ks: Int32Array.from(ks), minKR: o.mapAtKDenominator === 'min-k-r', curve: curveRanks, gain, discount,
+    exclude: o.exclude ?? null, ...relevance.native,
+  } : null;
+  const stride = 3 + 3 * ks.length + 2 * points + 11;
+  let rows = new Float64Array(0);
+
   await forEachScoreBlock(query, retrieval, o.distance, o.blockSize, (start, count, scores) => {
     o.rescore?.(scores, count);
+    if (plan && native?.evaluateRows) {
+      if (rows.length < count * stride) rows = new Float64Array(count * stride);
+      native.evaluateRows(scores, count, start, rows, plan);
+      for (let b = 0; b < count; b++) {
+        const row = rows.subarray(b * stride, (b + 1) * stride);
+        const R = row[0] as number;
+        if (R === 0) { withoutRelevant++; continue; }
+        evaluated++;
+        ap[start + b] = (row[1] as number) / R;
+        const first = row[2] as number;
+        firstRanks.push(first);
+        o.recallKs.forEach((k, i) => { if (first <= k) recallHits[i]!++; });
+        let at = 3;
+        for (let ki = 0; ki < ks.length; ki++) precK[ki]! += row[at++] as number;
+        for (let ki = 0; ki < ks.length; ki++) mapK[ki]! += row[at++] as number;
+        for (let ki = 0; ki < ks.length; ki++) ndcgK[ki]! += row[at++] as number;
+        for (let c = 0; c < points; c++) precisionSum[c]! += row[at++] as number;
+        for (let c = 0; c < points; c++) recallSum[c]! += row[at++] as number;
+        for (let level = 0; level <= 10; level++) pr11[level]! += row[at++] as number;
+      }
+      return;
+    }
     if (native) {
       if (blockOrder.length < count * N) blockOrder = new Int32Array(count * N);
       native.rankRows(scores, count, N, blockOrder, availableParallelism());

@@ -1,6 +1,7 @@
 // Who is relevant to whom. Category-level: query and item share at least one label (the papers' rule), with
 // the number of shared labels as the graded relevance of NDCG. Instance-level: same group id (an image and
 // its own captions).
+import type { NativeRelevance } from '../engine/native.js';
 
 export interface Relevance {
   /**
@@ -9,6 +10,8 @@ export interface Relevance {
    */
   fill(q: number, rel: Uint8Array, grade: Uint8Array, gradeCounts: Uint32Array): void;
   readonly description: string;
+  /** The same relevance in the form the addon's evaluateRows reads (label bitsets or group ids), where it has one. */
+  readonly native?: NativeRelevance;
 }
 
 function bitsets(labels: Uint8Array, rows: number, classes: number): { words: number; bits: Uint32Array } {
@@ -34,6 +37,7 @@ export function labelRelevance(queryLabels: Uint8Array, retrievalLabels: Uint8Ar
   const words = q.words;
   return {
     description: 'relevant when query and item share at least one label; NDCG grade = number of shared labels',
+    native: { groups: false, words, queryBits: q.bits, itemBits: r.bits },
     fill(i, rel, grade, gradeCounts) {
       gradeCounts.fill(0);
       if (words === 1) {
@@ -62,6 +66,7 @@ export function labelRelevance(queryLabels: Uint8Array, retrievalLabels: Uint8Ar
 export function groupRelevance(queryGroups: ArrayLike<number>, retrievalGroups: ArrayLike<number>): Relevance {
   return {
     description: 'relevant when query and item belong to the same instance (group id)',
+    native: { groups: true, words: 1, queryGroups: Float64Array.from(queryGroups), itemGroups: Float64Array.from(retrievalGroups) },
     fill(i, rel, grade, gradeCounts) {
       gradeCounts.fill(0);
       const g = queryGroups[i];

@@ -4,7 +4,7 @@ import { createRng } from '../../src/engine/random.js';
 import { evaluateCrossModal, evaluateInstances } from '../../src/eval/crossmodal.js';
 import { evaluateRetrieval } from '../../src/eval/metrics.js';
 import { descendingKey, Ranker } from '../../src/eval/ranking.js';
-import { labelRelevance } from '../../src/eval/relevance.js';
+import { groupRelevance, labelRelevance } from '../../src/eval/relevance.js';
 import type { Matrix32 } from '../../src/eval/similarity.js';
 import { reference } from './reference.js';
 import { loadNative } from '../../src/engine/native.js';
@@ -142,4 +142,41 @@ test('Recall@K, median rank and rSum on a hand-checked example', async () => {
   assert.deepEqual(r.backward.recallAtK, { 1: 0.5, 2: 1, 3: 1 });
   assert.equal(r.backward.medianRank, 1.5);
   assert.equal(r.rSum, 100 * (3 + 2.5));
+});
+
+test('the addon\'s per-query pass (evaluateRows) gives the JavaScript path\'s figures bit for bit', async (t) => {
+  const native = loadNative().kernels;
+  if (!native) { t.skip('the addon is not built here'); return; }
+  assert.ok(native.evaluateRows, 'the addon exports evaluateRows');
+  const rng = createRng(21);
+  // Quantised embeddings give tied scores; 40 classes take two bitset words; some queries have no label at all.
+  const make = (rows: number) => m32(Array.from({ length: rows }, () => Array.from({ length: 8 }, () => Math.round((rng() * 2 - 1) * 3) / 3)));
+  const nq = 300;
+  const nr = 700;
+  const q = make(nq);
+  const r = make(nr);
+  for (const classes of [5, 40]) {
+    const labels = (rows: number, empty: number) => Uint8Array.from({ length: rows * classes }, (_, i) => (Math.floor(i / classes) % empty === 0 ? 0 : rng() < 0.2 ? 1 : 0));
+    const ql = labels(nq, 17);
+    const rl = labels(nr, 1000);
+    const withNative = labelRelevance(ql, rl, classes);
+    // The same relevance without its native form takes the JavaScript walk over the same sgemm scores.
+    const jsOnly = { fill: withNative.fill.bind(withNative), description: withNative.description };
+    const exclude = Int32Array.from({ length: nq }, (_, i) => (i % 3 === 0 ? -1 : (i * 7) % nr));
+    for (const options of [
+      { ks: [1, 5, 10, 100, 699, 5000], blockSize: 64 },
+      { ks: [3, 50], mapAtKDenominator: 'min-k-r' as const, exclude, curvePoints: 33, blockSize: 300 },
+    ]) {
+      const a = await evaluateRetrieval(q, r, withNative, options);
+      const b = await evaluateRetrieval(q, r, jsOnly, options);
+      assert.ok(a.queries.withoutRelevant > 0 && a.queries.evaluated > 0);
+      assert.deepStrictEqual(a, b, `${classes} classes, ${JSON.stringify(options.ks)}`);
+    }
+  }
+  // Instance-level relevance (group ids).
+  const groups = groupRelevance(Array.from({ length: nq }, (_, i) => i % 250), Array.from({ length: nr }, (_, i) => i % 250));
+  const a = await evaluateRetrieval(q, r, groups, { ks: [1, 10] });
+  const b = await evaluateRetrieval(q, r, { fill: groups.fill.bind(groups), description: groups.description }, { ks: [1, 10] });
+  assert.ok(a.queries.evaluated === nq);
+  assert.deepStrictEqual(a, b, 'group relevance');
 });
