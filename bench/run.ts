@@ -38,7 +38,10 @@ const groups: Record<string, () => void | Promise<void>> = {
 const filters = process.argv.slice(2);
 const info = await initEngine();
 console.error(`xmodal bench: native=${info.native.loaded} (${info.native.reason}) blas=${JSON.stringify(info.blas)}`);
+// A filter that names a group exactly selects that group alone (`eval` is not also `media-retrieval`); any other
+// filter selects every group whose name contains it.
+const selected = (name: string) => filters.some((f) => (f in groups ? name === f : name.includes(f)));
 for (const [name, run] of Object.entries(groups)) {
-  if (filters.length && !filters.some((f) => name.includes(f))) continue;
+  if (filters.length && !selected(name)) continue;
   await run();
 }

@@ -259,10 +259,9 @@ Napi::Value RankRows(const Napi::CallbackInfo &info) {
   int32_t *order = O.Data();
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
   auto work = [=](int64_t first, int64_t last) {
-    std::vector<uint32_t> keys(n), keysB(n);
-    std::vector<int32_t> orderB(n);
+    std::vector<uint64_t> a(n), b(n);
     for (int64_t r = first; r < last; ++r) {
-      rank::RankRow(scores + r * n, (int32_t)n, order + r * n, keys.data(), keysB.data(), orderB.data());
+      rank::RankRow(scores + r * n, (int32_t)n, order + r * n, a.data(), b.data());
     }
   };
   ParallelRanges(size_t(rows), 1, [&](size_t first, size_t last) { work(int64_t(first), int64_t(last)); }, size_t(workers));
@@ -367,6 +366,36 @@ Napi::Value EvaluateRows(const Napi::CallbackInfo &info) {
     }
   };
   ParallelRanges(size_t(count), 1, work, WorkerPool::Instance().Cores());
+  return env.Undefined();
+}
+
+// transposeBlock(scores, count, n, out, queries, start): out[j * queries + start + b] = scores[b * n + j] for the
+// count x n block, in tiles, on the pool's threads (each writes its own range of out's rows).
+Napi::Value TransposeBlock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6) return Fail(env, "transposeBlock takes 6 arguments"), env.Undefined();
+  Napi::Float32Array S, O;
+  int64_t count, n, queries, start;
+  if (!GetF32(info, 0, "scores", &S) || !GetInt(info, 1, "count", &count) || !GetInt(info, 2, "n", &n) || !GetF32(info, 3, "out", &O) ||
+      !GetInt(info, 4, "queries", &queries) || !GetInt(info, 5, "start", &start)) {
+    return env.Undefined();
+  }
+  if (uint64_t(count) * uint64_t(n) > S.ElementLength()) return Fail(env, "transposeBlock: scores too small for count x n"), env.Undefined();
+  if (start + count > queries || uint64_t(n) * uint64_t(queries) > O.ElementLength()) return Fail(env, "transposeBlock: out too small for n x queries"), env.Undefined();
+  const float *in = S.Data();
+  float *out = O.Data();
+  ParallelRanges(size_t(n), 64, [=](size_t first, size_t last) {
+    for (size_t j0 = first; j0 < last; j0 += 16) {
+      const size_t j1 = std::min(last, j0 + 16);
+      for (int64_t b0 = 0; b0 < count; b0 += 64) {
+        const int64_t b1 = std::min(count, b0 + 64);
+        for (size_t j = j0; j < j1; ++j) {
+          float *row = out + j * size_t(queries) + size_t(start);
+          for (int64_t b = b0; b < b1; ++b) row[b] = in[size_t(b) * size_t(n) + j];
+        }
+      }
+    }
+  }, WorkerPool::Instance().Cores());
   return env.Undefined();
 }
 
@@ -529,6 +558,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));
   exports.Set("rankRows", Napi::Function::New(env, RankRows));
   exports.Set("evaluateRows", Napi::Function::New(env, EvaluateRows));
+  exports.Set("transposeBlock", Napi::Function::New(env, TransposeBlock));
   exports.Set("scanI8", Napi::Function::New(env, ScanI8));
   exports.Set("scanF32", Napi::Function::New(env, ScanF32));
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));

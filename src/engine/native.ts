@@ -27,6 +27,8 @@ export interface NativeKernels {
    * and the walk of src/eval/metrics.ts, one row of figures each into out (native/rank.h), on the pool's threads.
    */
   evaluateRows?(scores: Float32Array, count: number, start: number, out: Float64Array, plan: EvaluationPlan): void;
+  /** out[j * queries + start + b] = scores[b * n + j] for a count x n block, on the pool's threads. */
+  transposeBlock?(scores: Float32Array, count: number, n: number, out: Float32Array, queries: number, start: number): void;
   /** out[r] = scales[r] x (query . codes[r]) over n rows of d int8 codes (native/scan_i8.h). */
   scanI8?(query: Float32Array, codes: Int8Array, scales: Float32Array, n: number, d: number, out: Float32Array): void;
   /** out[i] = query . data[rows[i]] (or data[i] with rows null): fixed-order dot products (native/scan_i8.h). */

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { loadNative, type EvaluationPlan } from '../engine/native.js';
 import { Ranker } from './ranking.js';
 import type { Relevance } from './relevance.js';
-import { forEachScoreBlock, type Distance, type Matrix32 } from './similarity.js';
+import { forEachScoreBlock, type Distance, type Matrix32, type ScoreBlocks } from './similarity.js';
 
 export type MapAtKDenominator = 'retrieved' | 'min-k-r';
 
@@ -27,6 +27,10 @@ export interface RetrievalOptions {
   native?: boolean;
   /** Rewrites a block of scores (count queries x retrieval) in place before ranking: re-ranking (k-reciprocal.ts). */
   rescore?: ((scores: Float32Array, count: number) => void) | undefined;
+  /** Where the score blocks come from instead of a product of query and retrieval (the reverse direction's transpose). */
+  scoreBlocks?: ScoreBlocks | undefined;
+  /** Sees each block of scores before it is re-scored or ranked (to keep it for the reverse direction). */
+  onScores?: ((start: number, count: number, scores: Float32Array) => void) | undefined;
 }
 
 export const retrievalDefaults: RetrievalOptions = {
@@ -97,7 +101,9 @@ export async function evaluateRetrieval(query: Matrix32, retrieval: Matrix32, re
   const stride = 3 + 3 * ks.length + 2 * points + 11;
   let rows = new Float64Array(0);
 
-  await forEachScoreBlock(query, retrieval, o.distance, o.blockSize, (start, count, scores) => {
+  const blocks: ScoreBlocks = o.scoreBlocks ?? ((size, onBlock) => forEachScoreBlock(query, retrieval, o.distance, size, onBlock, { ...(o.native === undefined ? {} : { native: o.native }), overlap: !plan }));
+  await blocks(o.blockSize, (start, count, scores) => {
+    o.onScores?.(start, count, scores);
     o.rescore?.(scores, count);
     if (plan && native?.evaluateRows) {
       if (rows.length < count * stride) rows = new Float64Array(count * stride);
@@ -163,7 +169,7 @@ export async function evaluateRetrieval(query: Matrix32, retrieval: Matrix32, re
         pr11[level]! += hitPrecision[h - 1] as number;
       }
     }
-  }, o.native === undefined ? {} : { native: o.native });
+  });
 
   const n = Math.max(evaluated, 1);
   const prCurve = {

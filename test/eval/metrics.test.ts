@@ -180,3 +180,30 @@ test('the addon\'s per-query pass (evaluateRows) gives the JavaScript path\'s fi
   assert.ok(a.queries.evaluated === nq);
   assert.deepStrictEqual(a, b, 'group relevance');
 });
+
+test('both directions from one product equal each direction multiplied on its own', async () => {
+  const rng = createRng(33);
+  const make = (rows: number) => m32(Array.from({ length: rows }, () => Array.from({ length: 12 }, () => rng() * 2 - 1)));
+  const n = 400;
+  const classes = 6;
+  const labels = Uint8Array.from({ length: n * classes }, () => (rng() < 0.25 ? 1 : 0));
+  const input = { embeddings: { image: make(n), text: make(n) }, labels, labelNames: ['a', 'b', 'c', 'd', 'e', 'f'] };
+  for (const native of [false, true]) {
+    const both = await evaluateCrossModal(input, [['image', 'text'], ['text', 'image']], { native, blockSize: 96 });
+    const forward = await evaluateCrossModal(input, [['image', 'text']], { native, blockSize: 96 });
+    const backward = await evaluateCrossModal(input, [['text', 'image']], { native, blockSize: 96 });
+    // The directions differ, so a block handed to the wrong direction (or not transposed) would show.
+    assert.notEqual(forward.directions['image->text']!.mAP, backward.directions['text->image']!.mAP);
+    if (!native) {
+      // The float64 loop is symmetric by construction: the figures are identical.
+      assert.deepStrictEqual(both.directions['image->text'], forward.directions['image->text']);
+      assert.deepStrictEqual(both.directions['text->image'], backward.directions['text->image']);
+    } else {
+      // sgemm need not give A.B^T's transpose bit for bit on every kernel: the figures agree to rounding.
+      for (const [k, v] of Object.entries({ ...forward.directions, ...backward.directions })) {
+        assert.ok(Math.abs(both.directions[k]!.mAP - v.mAP) < 1e-6, `${k}: ${both.directions[k]!.mAP} vs ${v.mAP}`);
+        assert.ok(Math.abs(both.directions[k]!.precisionAtK['10']! - v.precisionAtK['10']!) < 1e-6, k);
+      }
+    }
+  }
+});
