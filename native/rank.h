@@ -180,6 +180,14 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
   // Down to the last cut-off, in full; past it only hits, AP and the curve remain, and relevance is a coin toss
   // the branch predictor loses, so that part adds what a miss would add as zero (x + 0.0 is x for the sums here,
   // which start at +0) and parks a miss's precision in a spare slot.
+  auto recordCurve = [&] {
+    while (ci < points && curve[ci] == rank) {
+      precisionSum[ci] = double(hits) / double(rank);
+      recallSum[ci] = double(hits) / double(R);
+      ++ci;
+    }
+    nextCurve = ci < points ? curve[ci] : INT64_MAX;
+  };
   int32_t t = 0;
   for (; t < n && rank < maxK; ++t) {
     const int32_t j = order[t];
@@ -200,14 +208,7 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
       }
       nextK = ki < nk ? ks[ki] : INT64_MAX;
     }
-    if (rank == nextCurve) {
-      while (ci < points && curve[ci] == rank) {
-        precisionSum[ci] = double(hits) / double(rank);
-        recallSum[ci] = double(hits) / double(R);
-        ++ci;
-      }
-      nextCurve = ci < points ? curve[ci] : INT64_MAX;
-    }
+    if (rank == nextCurve) recordCurve();
   }
   const int32_t spare = n;
   for (; t < n && hits < R; ++t) {
@@ -220,14 +221,7 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
     apSum += r ? p : 0.0;
     hitPrecision[r ? hits - 1 : spare] = p;
     first = first ? first : (r ? rank : 0);
-    if (rank == nextCurve) {
-      while (ci < points && curve[ci] == rank) {
-        precisionSum[ci] = double(hits) / double(rank);
-        recallSum[ci] = double(hits) / double(R);
-        ++ci;
-      }
-      nextCurve = ci < points ? curve[ci] : INT64_MAX;
-    }
+    if (rank == nextCurve) recordCurve();
   }
   for (; ci < points; ++ci) {
     precisionSum[ci] = double(R) / double(curve[ci]);
