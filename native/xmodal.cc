@@ -13,6 +13,7 @@
 #include "thin_gemm.h"
 #include "scan_i8.h"
 #include "rank.h"
+#include "batch_search.h"
 
 // Element loops get an AVX2 clone picked at load time on x86-64; elsewhere they build plainly.
 #if defined(__x86_64__)
@@ -399,6 +400,33 @@ Napi::Value TransposeBlock(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// searchBatch(queries, q, data, n, d, k, allowed, positions, scores): the k best rows of data (n x d) for each of
+// the q queries (batch_search.h); allowed: a Uint8Array of n or null; positions (Int32Array) and scores
+// (Float32Array) receive q x k, best first, -1 / NaN past the allowed rows.
+Napi::Value SearchBatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 9) return Fail(env, "searchBatch takes 9 arguments"), env.Undefined();
+  Napi::Float32Array Q, D, S;
+  int64_t q, n, d, k;
+  if (!GetF32(info, 0, "queries", &Q) || !GetInt(info, 1, "q", &q) || !GetF32(info, 2, "data", &D) || !GetInt(info, 3, "n", &n) ||
+      !GetInt(info, 4, "d", &d) || !GetInt(info, 5, "k", &k) || !GetF32(info, 8, "scores", &S)) {
+    return env.Undefined();
+  }
+  const uint8_t *allowed = nullptr;
+  if (!info[6].IsNull()) {
+    if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return Fail(env, "allowed must be a Uint8Array or null"), env.Undefined();
+    Napi::Uint8Array A = info[6].As<Napi::Uint8Array>();
+    if (uint64_t(n) > A.ElementLength()) return Fail(env, "searchBatch: allowed shorter than n"), env.Undefined();
+    allowed = A.Data();
+  }
+  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) return Fail(env, "positions must be an Int32Array"), env.Undefined();
+  Napi::Int32Array P = info[7].As<Napi::Int32Array>();
+  if (d < 1 || uint64_t(q * d) > Q.ElementLength() || uint64_t(n * d) > D.ElementLength()) return Fail(env, "searchBatch: queries or data too small for their shape"), env.Undefined();
+  if (uint64_t(q * k) > P.ElementLength() || uint64_t(q * k) > S.ElementLength()) return Fail(env, "searchBatch: positions or scores shorter than q x k"), env.Undefined();
+  if (q > 0 && k > 0) batch::SearchBatch(Q.Data(), q, D.Data(), n, d, k, allowed, P.Data(), S.Data());
+  return env.Undefined();
+}
+
 // scanF32(query, data, rows, n, d, out): out[i] = query . data[rows[i]] (rows an Int32Array) or query . data[i]
 // (rows null) for i < n, each a fixed-order dot product (scan_i8.h), on the pool's threads.
 Napi::Value ScanF32(const Napi::CallbackInfo &info) {
@@ -559,6 +587,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rankRows", Napi::Function::New(env, RankRows));
   exports.Set("evaluateRows", Napi::Function::New(env, EvaluateRows));
   exports.Set("transposeBlock", Napi::Function::New(env, TransposeBlock));
+  exports.Set("searchBatch", Napi::Function::New(env, SearchBatch));
   exports.Set("scanI8", Napi::Function::New(env, ScanI8));
   exports.Set("scanF32", Napi::Function::New(env, ScanF32));
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));

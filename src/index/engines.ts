@@ -139,6 +139,8 @@ export class ExactEngine implements Engine {
   static coded = true;
   /** Queries answered through the codes (tests prove the path is taken). */
   static codedSearches = 0;
+  /** Whether batches take the addon's chunked product with top-k on the fly (a switch for comparisons). */
+  static fusedBatch = true;
   /** Multiplies the error bound; only a test sets it (to 0, a control showing that without the bound ids go missing). */
   static boundScale = 1;
   constructor(readonly store: VectorStore) {}
@@ -209,8 +211,21 @@ export class ExactEngine implements Engine {
       return [topK(scores, k, allowed)];
     }
     const q = queries.length / this.store.dim;
-    const scores = scoreAll(this.store, queries);
     const n = this.store.count;
+    const searchBatch = loadNative().kernels?.searchBatch;
+    if (searchBatch && ExactEngine.fusedBatch && k > 0 && n > 0) {
+      // Products by chunks of rows with the top-k kept as they go: the q x n score matrix is never written.
+      const kk = Math.min(k, n);
+      const positions = new Int32Array(q * kk);
+      const best = new Float32Array(q * kk);
+      searchBatch(queries, q, this.store.data, n, this.store.dim, kk, allowed, positions, best);
+      return Array.from({ length: q }, (_, i) => {
+        const hits: Scored[] = [];
+        for (let j = i * kk; j < (i + 1) * kk && (positions[j] as number) >= 0; j++) hits.push({ position: positions[j] as number, score: best[j] as number });
+        return hits;
+      });
+    }
+    const scores = scoreAll(this.store, queries);
     return Array.from({ length: q }, (_, i) => topK(scores.subarray(i * n, (i + 1) * n), k, allowed));
   }
   stats() {
