@@ -5,12 +5,12 @@ import { nativeKernels, tf } from '../src/engine/engine.js';
 import { createRng, uniformArray } from '../src/engine/random.js';
 import '../src/methods/index.js';
 import { create, resolve } from '../src/methods/registry.js';
-import { emit, summarize, timeIt } from './harness.js';
+import { emit, round, summarize, timeIt } from './harness.js';
 
 interface StepShape { name: string; image: number; text: number; classes: number; labelDim: number }
 
 /** A training step of `method` on random data of `shape`; dispose() frees it. */
-function makeStep(method: string, shape: StepShape, batch: number) {
+export function makeStep(method: string, shape: StepShape, batch: number) {
   const rng = createRng(3);
   const labels = Uint8Array.from({ length: 2000 * shape.classes }, () => (rng() < 0.15 ? 1 : 0));
   const r = resolve(method, 'mirflickr');
@@ -46,7 +46,7 @@ function stepFigure(method: string, shape: StepShape, batch = 100): void {
 }
 
 const wiki: StepShape = { name: 'Wikipedia', image: 128, text: 10, classes: 10, labelDim: 100 };
-const mir: StepShape = { name: 'MIRFlickr', image: 4096, text: 1386, classes: 24, labelDim: 300 };
+export const mir: StepShape = { name: 'MIRFlickr', image: 4096, text: 1386, classes: 24, labelDim: 300 };
 
 export function benchSteps(): void {
   for (const m of ['dagnn', 'pgnn-con', 'ignn-con']) stepFigure(m, wiki);
@@ -96,5 +96,60 @@ export function benchThreadSettings(): void {
       const stats = summarize(times[i]!);
       emit({ name: `ignn-con training step, ${shape.name} shape, batch 100: ${setting.name}`, ...stats, runs: stats.runs * 5 });
     }
+  }
+}
+
+const elements = (shape: number[] | undefined) => (shape ? shape.reduce((a, b) => a * b, 1) : 0);
+
+/**
+ * #19's yardstick for a training step: the machine's own floor, measured in the same run. The step's products
+ * (every BatchMatMul kernel of one profiled step: 2 x batch x m x n x k) at the sgemm rate of a 1024^3 product,
+ * plus its memory traffic at the copy bandwidth of a 256 MB array: every other tfjs kernel reads its inputs and
+ * writes its outputs once (views such as Reshape and Identity excluded), and Adam reads parameter, gradient and
+ * both moments and writes three of them (28 bytes per parameter). The step's time over that floor is the figure,
+ * with the share of the step spent in products and the rate they reach, from the same profile.
+ */
+export async function benchStepFloor(): Promise<void> {
+  const a = tf.randomUniform([1024, 1024], -1, 1, 'float32', 1);
+  const b = tf.randomUniform([1024, 1024], -1, 1, 'float32', 2);
+  const gemm = timeIt(() => tf.matMul(a, b).dispose(), { runs: 20 });
+  tf.dispose([a, b]);
+  const gflops = (2 * 1024 ** 3) / gemm.median_ms / 1e6;
+  const src = new Float32Array(64 * 2 ** 20).fill(1);
+  const dst = new Float32Array(src.length);
+  const copy = timeIt(() => dst.set(src), { runs: 10 });
+  const bandwidth = (2 * src.byteLength) / copy.median_ms / 1e6; // GB/s, read + write
+  for (const shape of [mir, wiki]) {
+    const step = makeStep('ignn-con', shape, 100);
+    for (let i = 0; i < 3; i++) step.run();
+    const profile = await tf.profile(() => { step.run(); });
+    let flops = 0;
+    let bytes = 0;
+    let productMs = 0;
+    let kernelMs = 0;
+    for (const k of profile.kernels) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      kernelMs += ms;
+      if (k.name.includes('MatMul')) {
+        const out = k.outputShapes[0] ?? [];
+        const m = out[out.length - 2] ?? 0;
+        const n = out[out.length - 1] ?? 0;
+        const batches = m * n ? elements(out) / (m * n) : 0;
+        flops += batches * m ? 2 * batches * m * n * (elements(k.inputShapes[0]) / (batches * m)) : 0;
+        productMs += ms;
+      } else if (k.name !== 'Reshape' && k.name !== 'Identity') {
+        bytes += 4 * (k.inputShapes.reduce((sum, x) => sum + elements(x), 0) + k.outputShapes.reduce((sum, x) => sum + elements(x), 0));
+      }
+    }
+    const adamBytes = 28 * step.params;
+    const floorMs = flops / gflops / 1e6 + (bytes + adamBytes) / bandwidth / 1e6;
+    const stats = timeIt(step.run, { warmup: 2, runs: 15, maxSeconds: 30 });
+    emit({
+      name: `ignn-con training step, ${shape.name} shape, batch 100, against the machine's floor`, ...stats,
+      floor_ms: round(floorMs), ratio: round(stats.median_ms / floorMs, 3),
+      step_gflop: round(flops / 1e9, 3), sgemm_gflops: round(gflops, 1), kernel_mb: round(bytes / 1e6, 1), adam_mb: round(adamBytes / 1e6, 1), copy_gb_per_s: round(bandwidth, 1),
+      kernels: profile.kernels.length, products_ms: round(productMs), products_gflops: round(productMs ? flops / productMs / 1e6 : 0, 1), other_kernels_ms: round(kernelMs - productMs),
+    });
+    step.dispose();
   }
 }

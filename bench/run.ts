@@ -2,7 +2,7 @@
 import { initEngine } from '../src/engine/engine.js';
 import { benchSgemm, benchTrainingStep } from './engine.js';
 import { benchEval, benchRerank } from './eval.js';
-import { benchSteps, benchThreadSettings } from './methods.js';
+import { benchStepFloor, benchSteps, benchThreadSettings } from './methods.js';
 import { benchFullRun, benchIncomplete, benchSynthetic, benchWikipedia, benchWikipediaSeeds } from './training.js';
 import { benchExactScan, benchIndex, benchService } from './search.js';
 import { benchMultimodal } from './multimodal.js';
@@ -18,6 +18,7 @@ const groups: Record<string, () => void | Promise<void>> = {
   rerank: benchRerank,
   'method-steps': benchSteps,
   'thread-settings': benchThreadSettings,
+  'step-floor': benchStepFloor,
   wikipedia: benchWikipedia,
   'full-run': benchFullRun,
   seeds: benchWikipediaSeeds,
