@@ -10,7 +10,7 @@ import { emit, round, summarize, timeIt } from './harness.js';
 interface StepShape { name: string; image: number; text: number; classes: number; labelDim: number }
 
 /** A training step of `method` on random data of `shape`; dispose() frees it. */
-export function makeStep(method: string, shape: StepShape, batch: number) {
+function makeStep(method: string, shape: StepShape, batch: number) {
   const rng = createRng(3);
   const labels = Uint8Array.from({ length: 2000 * shape.classes }, () => (rng() < 0.15 ? 1 : 0));
   const r = resolve(method, 'mirflickr');
@@ -46,7 +46,7 @@ function stepFigure(method: string, shape: StepShape, batch = 100): void {
 }
 
 const wiki: StepShape = { name: 'Wikipedia', image: 128, text: 10, classes: 10, labelDim: 100 };
-export const mir: StepShape = { name: 'MIRFlickr', image: 4096, text: 1386, classes: 24, labelDim: 300 };
+const mir: StepShape = { name: 'MIRFlickr', image: 4096, text: 1386, classes: 24, labelDim: 300 };
 
 export function benchSteps(): void {
   for (const m of ['dagnn', 'pgnn-con', 'ignn-con']) stepFigure(m, wiki);
