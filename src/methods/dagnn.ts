@@ -43,6 +43,11 @@ export const DagnnOptionsSchema = z.object({
   lseFactor: z.number().positive(),
   labelSimilarity: z.enum(['binary', 'jaccard']),
   /**
+   * Label smoothing of the classification term's targets: (1 - e) y + e / C (Szegedy et al. 2016); 0 (default) is
+   * the official loss. The contrastive and adversarial terms keep the hard labels.
+   */
+  labelSmoothing: z.number().min(0).max(1),
+  /**
    * Hidden widths of a discriminator on d-dimensional features: official, floor(d/4) and floor(d/16) as the
    * official code has them, so features under 16-d get a zero-width layer and their discriminator only learns a
    * constant (Wikipedia's 10-d text); at-least-one widens such layers to one unit so the discriminator works.
@@ -141,7 +146,9 @@ class Dagnn extends TwoTower {
     const vPair = views.pairB(v);
     const intraViews = views.complete ? undefined : { u, uLabels: labelsA, v, vLabels: labelsB };
     const Z = this.classifiers();
-    const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), labelsA, labelsB);
+    const e = this.o.labelSmoothing;
+    const smooth = (y: tf.Tensor) => (e > 0 ? tf.add(tf.mul(y, 1 - e), e / Z.shape[0]!) : y);
+    const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), smooth(labelsA), smooth(labelsB));
     // D_a: real first-modality features are class 1, generated ones class 0; D_b: generated class 1, real class 0.
     const [Da, Db] = this.disc.map((head) => (x: tf.Tensor) => discriminate(head, x, 1)) as [(x: tf.Tensor) => tf.Tensor, (x: tf.Tensor) => tf.Tensor];
     const adv = tf.addN([
@@ -233,7 +240,7 @@ function learnedAdjacency(p: Params, o: DagnnOptions, initial: Float32Array, inp
 const baseOptions: DagnnOptions = {
   variant: 'tpami', graph: 'ignn', commonDim: 1024, layers: 5, threshold: 0.4, heads: 8, lambda: 0.5, labelInputDim: 300,
   alpha: 0.5, beta: 2, simWeight: 0.2, tau: 0.22, gamma: 0.14, lseFactor: 1.06, labelSimilarity: 'binary',
-  discriminatorWidths: 'official',
+  discriminatorWidths: 'official', labelSmoothing: 0,
 };
 const officialTraining: TrainingDefaults = { epochs: 40, batchSize: 100, lr: 5e-5, beta1: 0.5, beta2: 0.999, weightDecay: 0 };
 

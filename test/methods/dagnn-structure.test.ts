@@ -34,8 +34,8 @@ function inverse3(m: number[][]): number[][] {
 
 const matmul = (a: number[][], b: number[][]) => a.map((row) => b[0]!.map((_, j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
 
-function fixtureModel(name: 'pgnn-con' | 'dagnn' | 'ignn-con', labelEmbeddings = false): Method {
-  return create(resolve(name, undefined, { commonDim: 3, layers: 1, labelInputDim: 3 }), {
+function fixtureModel(name: 'pgnn-con' | 'dagnn' | 'ignn-con', labelEmbeddings = false, options: Record<string, unknown> = {}): Method {
+  return create(resolve(name, undefined, { commonDim: 3, layers: 1, labelInputDim: 3, ...options }), {
     dims: { image: 3, text: 3 }, labelNames: ['a', 'b', 'c'], trainLabels: Uint8Array.from(L.flat()), seed: 1,
     ...(labelEmbeddings ? { labelEmbeddings: { data: Float32Array.from([0.9, 0.1, 0.2, 0.3, 0.8, 0.1, 0.2, 0.2, 0.7]), dim: 3, source: 'test' } } : {}),
   });
@@ -169,6 +169,21 @@ test('reconstruction stage: normStatistics frozen keeps every batch norm\'s runn
     const after = stats(m);
     if (mode === 'frozen') assert.deepEqual(after, before);
     else after.forEach(([k, v], i) => assert.notDeepEqual(v, before[i]![1], `${k} re-estimated`));
+    m.dispose();
+  }
+});
+
+test('labelSmoothing e: the classification term regresses the cosines on (1 - e) y + e / C (float64 transcription)', () => {
+  const cosine = (a: number[], b: number[]) => a.reduce((s, v, k) => s + v * b[k]!, 0) / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
+  const expected = (e: number) => [I, T].reduce((sum, X) => sum + X.reduce((s, x, i) => s + Math.sqrt(W.reduce((r, w, c) => r + (cosine(x, w) - ((1 - e) * L[i]![c]! + e / 3)) ** 2, 0)), 0) / X.length, 0);
+  close(expected(0), GOLDEN.cls, 'the transcription at e = 0');
+  for (const e of [0.1, 0.5]) {
+    const m = fixtureModel('pgnn-con', false, { labelSmoothing: e });
+    pinToFixture(m);
+    const terms = termsOf(m);
+    close(terms.cls!, expected(e), `cls at e = ${e}`);
+    assert.ok(Math.abs(terms.cls! - GOLDEN.cls) > 1e-3, 'smoothing changes the term');
+    close(terms.con!, GOLDEN.con, 'the contrastive term keeps the hard labels');
     m.dispose();
   }
 });
