@@ -71,9 +71,9 @@ struct Plan {
 struct Scratch {
   std::vector<uint64_t> a, b;
   std::vector<int32_t> order;
-  std::vector<uint8_t> rel, grade;
+  std::vector<uint8_t> grade;  // 0: not relevant
   std::vector<double> hitPrecision;  // one slot past the hits, written by a miss (the walk's branch-free part)
-  explicit Scratch(size_t n) : a(n), b(n), order(n), rel(n), grade(n), hitPrecision(n + 1) {}
+  explicit Scratch(size_t n) : a(n), b(n), order(n), grade(n), hitPrecision(n + 1) {}
 };
 
 inline uint32_t Popcount(uint32_t x) { return uint32_t(__builtin_popcount(x)); }
@@ -92,14 +92,12 @@ XMODAL_POPCNT_CLONES
 static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Relevance &relevance, const Plan &plan,
                         Scratch &s, double *out) {
   const int32_t n = plan.n;
-  uint8_t *rel = s.rel.data();
   uint8_t *grade = s.grade.data();
   uint32_t gradeCounts[256] = {};
   if (relevance.groups) {
     const double g = relevance.queryGroups[q];
     for (int32_t j = 0; j < n; ++j) {
       const uint8_t hit = relevance.itemGroups[j] == g ? 1 : 0;
-      rel[j] = hit;
       grade[j] = hit;
       ++gradeCounts[hit];
     }
@@ -108,7 +106,6 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
     for (int32_t j = 0; j < n; ++j) {
       const uint32_t shared = mask & relevance.itemBits[j];
       const uint32_t g = Popcount(shared);
-      rel[j] = shared ? 1 : 0;
       grade[j] = uint8_t(g);
       ++gradeCounts[g];
     }
@@ -120,14 +117,12 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
       uint32_t g = 0;
       for (int32_t k = 0; k < w; ++k) g += Popcount(qb[k] & ib[k]);
       g = std::min<uint32_t>(g, 255);
-      rel[j] = g ? 1 : 0;
       grade[j] = uint8_t(g);
       ++gradeCounts[g];
     }
   }
   if (skip >= 0) {
     --gradeCounts[grade[skip]];
-    rel[skip] = 0;
     grade[skip] = 0;
   }
   const int32_t R = n - (skip >= 0 ? 1 : 0) - int32_t(gradeCounts[0]);
@@ -193,7 +188,7 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
     const int32_t j = order[t];
     if (j == skip) continue;
     ++rank;
-    if (rel[j]) {
+    if (grade[j]) {
       ++hits;
       const double p = double(hits) / double(rank);
       apSum += p;
@@ -215,7 +210,7 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
     const int32_t j = order[t];
     if (j == skip) continue;
     ++rank;
-    const int32_t r = rel[j];
+    const int32_t r = grade[j] ? 1 : 0;
     hits += r;
     const double p = double(hits) / double(rank);
     apSum += r ? p : 0.0;

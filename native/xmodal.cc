@@ -269,19 +269,15 @@ Napi::Value RankRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// A typed array property of `plan`, checked for its type and a minimum length (null allowed when `optional`).
+// A typed array property of `plan`, checked for its type and a minimum length.
 template <typename Array>
-bool GetPlanArray(const Napi::Object &plan, const char *name, napi_typedarray_type type, size_t minLength, bool optional,
-                  Array *out, bool *present) {
+bool GetPlanArray(const Napi::Object &plan, const char *name, napi_typedarray_type type, size_t minLength, Array *out) {
   const Napi::Value v = plan.Get(name);
-  *present = false;
-  if (optional && (v.IsNull() || v.IsUndefined())) return true;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
     return Fail(plan.Env(), std::string("evaluateRows: plan.") + name + " has the wrong type");
   }
   *out = v.As<Array>();
   if (out->ElementLength() < minLength) return Fail(plan.Env(), std::string("evaluateRows: plan.") + name + " too short");
-  *present = true;
   return true;
 }
 
@@ -318,22 +314,22 @@ Napi::Value EvaluateRows(const Napi::CallbackInfo &info) {
   Napi::Int32Array ks, curve, exclude;
   Napi::Float64Array gain, discount, qg, ig;
   Napi::Uint32Array qb, ib;
-  bool has = false, hasExclude = false;
-  if (!GetPlanArray(p, "ks", napi_int32_array, 0, false, &ks, &has) || !GetPlanArray(p, "curve", napi_int32_array, 0, false, &curve, &has) ||
-      !GetPlanArray(p, "gain", napi_float64_array, 256, false, &gain, &has) ||
-      !GetPlanArray(p, "discount", napi_float64_array, 0, false, &discount, &has) ||
-      !GetPlanArray(p, "exclude", napi_int32_array, size_t(end), true, &exclude, &hasExclude)) {
+  const Napi::Value excludeValue = p.Get("exclude");
+  const bool hasExclude = !excludeValue.IsNull() && !excludeValue.IsUndefined();
+  if (!GetPlanArray(p, "ks", napi_int32_array, 0, &ks) || !GetPlanArray(p, "curve", napi_int32_array, 0, &curve) ||
+      !GetPlanArray(p, "gain", napi_float64_array, 256, &gain) || !GetPlanArray(p, "discount", napi_float64_array, 0, &discount) ||
+      (hasExclude && !GetPlanArray(p, "exclude", napi_int32_array, size_t(end), &exclude))) {
     return env.Undefined();
   }
   if (relevance.groups) {
-    if (!GetPlanArray(p, "queryGroups", napi_float64_array, size_t(end), false, &qg, &has) ||
-        !GetPlanArray(p, "itemGroups", napi_float64_array, size_t(n), false, &ig, &has)) return env.Undefined();
+    if (!GetPlanArray(p, "queryGroups", napi_float64_array, size_t(end), &qg) ||
+        !GetPlanArray(p, "itemGroups", napi_float64_array, size_t(n), &ig)) return env.Undefined();
     relevance.queryGroups = qg.Data();
     relevance.itemGroups = ig.Data();
   } else {
     const size_t w = size_t(relevance.words);
-    if (!GetPlanArray(p, "queryBits", napi_uint32_array, size_t(end) * w, false, &qb, &has) ||
-        !GetPlanArray(p, "itemBits", napi_uint32_array, size_t(n) * w, false, &ib, &has)) return env.Undefined();
+    if (!GetPlanArray(p, "queryBits", napi_uint32_array, size_t(end) * w, &qb) ||
+        !GetPlanArray(p, "itemBits", napi_uint32_array, size_t(n) * w, &ib)) return env.Undefined();
     relevance.queryBits = qb.Data();
     relevance.itemBits = ib.Data();
   }

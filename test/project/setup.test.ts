@@ -41,3 +41,13 @@ test('setup gives up after its bounded wait and says the install failed', { skip
   assert.match(r.stderr, /could not install libopenblas-dev pkg-config/);
   assert.doesNotMatch(r.stderr, /xmodal setup: installed/);
 });
+
+test('.ci/run runs exactly the README\'s test command', () => {
+  const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+  const step = readme.slice(readme.indexOf('Install everything and run the whole test suite'));
+  const command = /```sh\n\s*(.+?)\n\s*```/.exec(step)?.[1]?.trim();
+  assert.ok(command, 'the README names a test command');
+  const commands = readFileSync(join(PACKAGE_ROOT, '.ci/run'), 'utf8').split('\n').map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('cd '));
+  assert.deepEqual(commands, [command]);
+});
