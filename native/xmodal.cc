@@ -14,6 +14,7 @@
 #include "scan_i8.h"
 #include "rank.h"
 #include "batch_search.h"
+#include "batch_coded.h"
 
 // Element loops get an AVX2 clone picked at load time on x86-64; elsewhere they build plainly.
 #if defined(__x86_64__)
@@ -423,6 +424,55 @@ Napi::Value SearchBatch(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// A typed array argument of the given type.
+template <typename Array>
+bool GetTyped(const Napi::CallbackInfo &info, size_t i, const char *name, napi_typedarray_type type, const char *typeName, Array *out) {
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type) {
+    return Fail(info.Env(), std::string(name) + " must be a " + typeName);
+  }
+  *out = info[i].As<Array>();
+  return true;
+}
+
+// searchBatchCoded(queries, q, data, codes, scales, codeSums, codeNorms, n, d, k, allowed, boundScale, margin,
+// positions, scores): searchBatch's results through int8 codes first (batch_coded.h), each hit's score the
+// single-query product's. Returns the number of candidates scored in float32, or -1 where the processor lacks
+// AVX-512 VNNI (nothing written).
+Napi::Value SearchBatchCoded(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 15) return Fail(env, "searchBatchCoded takes 15 arguments"), env.Undefined();
+  Napi::Float32Array Q, D, Sc, S;
+  Napi::Int8Array C;
+  Napi::Int32Array Sums, Norms, P;
+  int64_t q, n, d, k;
+  double boundScale, margin;
+  if (!GetF32(info, 0, "queries", &Q) || !GetInt(info, 1, "q", &q) || !GetF32(info, 2, "data", &D) ||
+      !GetTyped(info, 3, "codes", napi_int8_array, "Int8Array", &C) || !GetF32(info, 4, "scales", &Sc) ||
+      !GetTyped(info, 5, "codeSums", napi_int32_array, "Int32Array", &Sums) || !GetTyped(info, 6, "codeNorms", napi_int32_array, "Int32Array", &Norms) ||
+      !GetInt(info, 7, "n", &n) || !GetInt(info, 8, "d", &d) || !GetInt(info, 9, "k", &k) || !GetNum(info, 11, "boundScale", &boundScale) ||
+      !GetNum(info, 12, "margin", &margin) || !GetTyped(info, 13, "positions", napi_int32_array, "Int32Array", &P) || !GetF32(info, 14, "scores", &S)) {
+    return env.Undefined();
+  }
+  const uint8_t *allowed = nullptr;
+  if (!info[10].IsNull()) {
+    Napi::Uint8Array A;
+    if (!GetTyped(info, 10, "allowed", napi_uint8_array, "Uint8Array or null", &A)) return env.Undefined();
+    if (uint64_t(n) > A.ElementLength()) return Fail(env, "searchBatchCoded: allowed shorter than n"), env.Undefined();
+    allowed = A.Data();
+  }
+  if (d < 1 || uint64_t(q * d) > Q.ElementLength() || uint64_t(n * d) > D.ElementLength() || uint64_t(n * d) > C.ElementLength() ||
+      uint64_t(n) > Sc.ElementLength() || uint64_t(n) > Sums.ElementLength() || uint64_t(n) > Norms.ElementLength()) {
+    return Fail(env, "searchBatchCoded: queries, data or codes too small for their shape"), env.Undefined();
+  }
+  if (uint64_t(q * k) > P.ElementLength() || uint64_t(q * k) > S.ElementLength()) return Fail(env, "searchBatchCoded: positions or scores shorter than q x k"), env.Undefined();
+  if (!(boundScale >= 0) || !(margin >= 0)) return Fail(env, "searchBatchCoded: boundScale and margin must be >= 0"), env.Undefined();
+  if (!coded::Supported()) return Napi::Number::New(env, -1);
+  if (q == 0 || k == 0) return Napi::Number::New(env, 0);
+  const int64_t scored = coded::SearchBatchCoded(Q.Data(), q, D.Data(), C.Data(), Sc.Data(), Sums.Data(), Norms.Data(), n, d, k, allowed,
+                                                 float(boundScale), float(margin), P.Data(), S.Data());
+  return Napi::Number::New(env, double(scored));
+}
+
 // scanF32(query, data, rows, n, d, out): out[i] = query . data[rows[i]] (rows an Int32Array) or query . data[i]
 // (rows null) for i < n, each a fixed-order dot product (scan_i8.h), on the pool's threads.
 Napi::Value ScanF32(const Napi::CallbackInfo &info) {
@@ -584,6 +634,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("evaluateRows", Napi::Function::New(env, EvaluateRows));
   exports.Set("transposeBlock", Napi::Function::New(env, TransposeBlock));
   exports.Set("searchBatch", Napi::Function::New(env, SearchBatch));
+  exports.Set("searchBatchCoded", Napi::Function::New(env, SearchBatchCoded));
   exports.Set("scanI8", Napi::Function::New(env, ScanI8));
   exports.Set("scanF32", Napi::Function::New(env, ScanF32));
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));

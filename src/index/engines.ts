@@ -37,6 +37,9 @@ export class VectorStore {
   /** int8 codes of the rows (x ~= code x scale, per row), kept in step once enabled (ExactEngine's first pass). */
   codes: Int8Array | undefined;
   scales: Float32Array | undefined;
+  /** Per row, the sum and the L1 norm of its codes (the batched first pass's correction and error bound). */
+  codeSums: Int32Array | undefined;
+  codeNorms: Int32Array | undefined;
 
   constructor(readonly dim: number, capacity = 1024) {
     this.data = new Float32Array(Math.max(1, capacity) * dim);
@@ -53,13 +56,16 @@ export class VectorStore {
     present.set(this.present);
     this.data = data;
     this.present = present;
-    if (this.codes && this.scales) {
-      const codes = new Int8Array(capacity * this.dim);
-      codes.set(this.codes);
-      const scales = new Float32Array(capacity);
-      scales.set(this.scales);
-      this.codes = codes;
-      this.scales = scales;
+    if (this.codes && this.scales && this.codeSums && this.codeNorms) {
+      const grow = <T extends Int8Array | Int32Array | Float32Array>(a: T, length: number): T => {
+        const b = new (a.constructor as new (n: number) => T)(length);
+        b.set(a);
+        return b;
+      };
+      this.codes = grow(this.codes, capacity * this.dim);
+      this.scales = grow(this.scales, capacity);
+      this.codeSums = grow(this.codeSums, capacity);
+      this.codeNorms = grow(this.codeNorms, capacity);
     }
   }
 
@@ -76,6 +82,8 @@ export class VectorStore {
     if (this.codes) return;
     this.codes = new Int8Array(this.present.length * this.dim);
     this.scales = new Float32Array(this.present.length);
+    this.codeSums = new Int32Array(this.present.length);
+    this.codeNorms = new Int32Array(this.present.length);
     for (let slot = 0; slot < this.count; slot++) if (this.present[slot]) this.encode(slot);
   }
 
@@ -87,7 +95,16 @@ export class VectorStore {
     const scale = max / 127;
     this.scales![slot] = scale;
     const codes = this.codes!;
-    for (let i = 0; i < this.dim; i++) codes[slot * this.dim + i] = scale > 0 ? Math.round((row[i] as number) / scale) : 0;
+    let sum = 0;
+    let norm = 0;
+    for (let i = 0; i < this.dim; i++) {
+      const c = scale > 0 ? Math.round((row[i] as number) / scale) : 0;
+      codes[slot * this.dim + i] = c;
+      sum += c;
+      norm += Math.abs(c);
+    }
+    this.codeSums![slot] = sum;
+    this.codeNorms![slot] = norm;
   }
 
   vector(slot: number): Float32Array | undefined {
@@ -133,6 +150,15 @@ export const CODED_SCAN_MIN = 16_384;
  */
 const ROUNDING_MARGIN = 1e-4;
 
+/** q x k hits from the addon, best first, each query's list ending at the first position -1. */
+function hitsOf(positions: Int32Array, scores: Float32Array, q: number, k: number): Scored[][] {
+  return Array.from({ length: q }, (_, i) => {
+    const hits: Scored[] = [];
+    for (let j = i * k; j < (i + 1) * k && (positions[j] as number) >= 0; j++) hits.push({ position: positions[j] as number, score: scores[j] as number });
+    return hits;
+  });
+}
+
 export class ExactEngine implements Engine {
   readonly kind: EngineKind = 'exact';
   /** Whether single queries on large collections take the coded first pass (a switch for comparisons). */
@@ -141,6 +167,11 @@ export class ExactEngine implements Engine {
   static codedSearches = 0;
   /** Whether batches take the addon's chunked product with top-k on the fly (a switch for comparisons). */
   static fusedBatch = true;
+  /** Whether batches on large collections take the int8 first pass where the processor has VNNI (a switch). */
+  static codedBatch = true;
+  /** Batches answered through the codes, and the candidates they scored in float32 (tests and bench read them). */
+  static codedBatches = 0;
+  static codedCandidates = 0;
   /** Multiplies the error bound; only a test sets it (to 0, a control showing that without the bound ids go missing). */
   static boundScale = 1;
   constructor(readonly store: VectorStore) {}
@@ -199,6 +230,28 @@ export class ExactEngine implements Engine {
     return topK(exact, k).map((h) => ({ position: candidates[h.position] as number, score: h.score }));
   }
 
+  /**
+   * A batch through int8 codes of both the rows and the queries (native/batch_coded.h, the bound in its header),
+   * each candidate scored again by the single-query product: a batch returns, bit for bit, what its queries return
+   * one at a time. Undefined where the addon or the processor cannot.
+   */
+  private searchBatchCoded(queries: Float32Array, q: number, k: number, allowed: Uint8Array): Scored[][] | undefined {
+    const kernel = loadNative().kernels?.searchBatchCoded;
+    if (!kernel) return undefined;
+    const store = this.store;
+    store.enableCodes();
+    const n = store.count;
+    const kk = Math.min(k, n);
+    const positions = new Int32Array(q * kk);
+    const best = new Float32Array(q * kk);
+    const scored = kernel(queries, q, store.data, store.codes!, store.scales!, store.codeSums!, store.codeNorms!, n, store.dim, kk, allowed,
+      ExactEngine.boundScale, ExactEngine.boundScale * ROUNDING_MARGIN, positions, best);
+    if (scored < 0) return undefined;
+    ExactEngine.codedBatches++;
+    ExactEngine.codedCandidates += scored;
+    return hitsOf(positions, best, q, kk);
+  }
+
   search(queries: Float32Array, k: number, allowed: Uint8Array): Scored[][] {
     const scanF32 = loadNative().kernels?.scanF32;
     if (queries.length === this.store.dim && scanF32) {
@@ -212,6 +265,8 @@ export class ExactEngine implements Engine {
     }
     const q = queries.length / this.store.dim;
     const n = this.store.count;
+    const coded = ExactEngine.codedBatch && n >= CODED_SCAN_MIN && k > 0 ? this.searchBatchCoded(queries, q, k, allowed) : undefined;
+    if (coded) return coded;
     const searchBatch = loadNative().kernels?.searchBatch;
     if (searchBatch && ExactEngine.fusedBatch && k > 0 && n > 0) {
       // Products by chunks of rows with the top-k kept as they go: the q x n score matrix is never written.
@@ -219,11 +274,7 @@ export class ExactEngine implements Engine {
       const positions = new Int32Array(q * kk);
       const best = new Float32Array(q * kk);
       searchBatch(queries, q, this.store.data, n, this.store.dim, kk, allowed, positions, best);
-      return Array.from({ length: q }, (_, i) => {
-        const hits: Scored[] = [];
-        for (let j = i * kk; j < (i + 1) * kk && (positions[j] as number) >= 0; j++) hits.push({ position: positions[j] as number, score: best[j] as number });
-        return hits;
-      });
+      return hitsOf(positions, best, q, kk);
     }
     const scores = scoreAll(this.store, queries);
     return Array.from({ length: q }, (_, i) => topK(scores.subarray(i * n, (i + 1) * n), k, allowed));
