@@ -72,8 +72,9 @@ struct Scratch {
   std::vector<uint64_t> a, b;
   std::vector<int32_t> order;
   std::vector<uint8_t> grade;  // 0: not relevant
-  std::vector<double> hitPrecision;  // one slot past the hits, written by a miss (the walk's branch-free part)
-  explicit Scratch(size_t n) : a(n), b(n), order(n), grade(n), hitPrecision(n + 1) {}
+  std::vector<double> hitPrecision;  // each hit's precision, in rank order
+  std::vector<int32_t> hitRank;  // each hit's rank past the last cut-off, and one slot past them (written by a miss)
+  explicit Scratch(size_t n) : a(n), b(n), order(n), grade(n), hitPrecision(n + 1), hitRank(n + 1) {}
 };
 
 inline uint32_t Popcount(uint32_t x) { return uint32_t(__builtin_popcount(x)); }
@@ -93,22 +94,12 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
                         Scratch &s, double *out) {
   const int32_t n = plan.n;
   uint8_t *grade = s.grade.data();
-  uint32_t gradeCounts[256] = {};
   if (relevance.groups) {
     const double g = relevance.queryGroups[q];
-    for (int32_t j = 0; j < n; ++j) {
-      const uint8_t hit = relevance.itemGroups[j] == g ? 1 : 0;
-      grade[j] = hit;
-      ++gradeCounts[hit];
-    }
+    for (int32_t j = 0; j < n; ++j) grade[j] = relevance.itemGroups[j] == g ? 1 : 0;
   } else if (relevance.words == 1) {
     const uint32_t mask = relevance.queryBits[q];
-    for (int32_t j = 0; j < n; ++j) {
-      const uint32_t shared = mask & relevance.itemBits[j];
-      const uint32_t g = Popcount(shared);
-      grade[j] = uint8_t(g);
-      ++gradeCounts[g];
-    }
+    for (int32_t j = 0; j < n; ++j) grade[j] = uint8_t(Popcount(mask & relevance.itemBits[j]));
   } else {
     const int32_t w = relevance.words;
     const uint32_t *qb = relevance.queryBits + size_t(q) * w;
@@ -116,11 +107,22 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
       const uint32_t *ib = relevance.itemBits + size_t(j) * w;
       uint32_t g = 0;
       for (int32_t k = 0; k < w; ++k) g += Popcount(qb[k] & ib[k]);
-      g = std::min<uint32_t>(g, 255);
-      grade[j] = uint8_t(g);
-      ++gradeCounts[g];
+      grade[j] = uint8_t(std::min<uint32_t>(g, 255));
     }
   }
+  // Counted apart from the grades, in four histograms: one counter bumped by consecutive items (most grades are 0
+  // or 1) waited on its own last store at every item.
+  uint32_t counts4[4][256] = {};
+  int32_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    ++counts4[0][grade[j]];
+    ++counts4[1][grade[j + 1]];
+    ++counts4[2][grade[j + 2]];
+    ++counts4[3][grade[j + 3]];
+  }
+  for (; j < n; ++j) ++counts4[0][grade[j]];
+  uint32_t gradeCounts[256];
+  for (int g = 0; g < 256; ++g) gradeCounts[g] = counts4[0][g] + counts4[1][g] + counts4[2][g] + counts4[3][g];
   if (skip >= 0) {
     --gradeCounts[grade[skip]];
     grade[skip] = 0;
@@ -172,9 +174,7 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
   size_t ki = 0, ci = 0;
   int64_t nextK = nk ? ks[0] : INT64_MAX;
   int64_t nextCurve = points ? curve[0] : INT64_MAX;
-  // Down to the last cut-off, in full; past it only hits, AP and the curve remain, and relevance is a coin toss
-  // the branch predictor loses, so that part adds what a miss would add as zero (x + 0.0 is x for the sums here,
-  // which start at +0) and parks a miss's precision in a spare slot.
+  // Down to the last cut-off, in full; past it only hits, AP and the curve remain (below).
   auto recordCurve = [&] {
     while (ci < points && curve[ci] == rank) {
       precisionSum[ci] = double(hits) / double(rank);
@@ -205,19 +205,26 @@ static void EvaluateRow(const float *scores, int32_t q, int32_t skip, const Rele
     }
     if (rank == nextCurve) recordCurve();
   }
-  const int32_t spare = n;
+  // Past the last cut-off: first the ranks of the remaining hits, without branches on relevance (a coin toss the
+  // branch predictor loses); then each hit's precision, one division per hit rather than per item. AP adds the
+  // same values in the same order as adding every item's (a miss adds 0.0, and x + 0.0 is x for these sums, which
+  // start at +0).
+  int32_t *hitRank = s.hitRank.data();
+  const int32_t hitsBefore = hits;
   for (; t < n && hits < R; ++t) {
     const int32_t j = order[t];
     if (j == skip) continue;
     ++rank;
-    const int32_t r = grade[j] ? 1 : 0;
-    hits += r;
-    const double p = double(hits) / double(rank);
-    apSum += r ? p : 0.0;
-    hitPrecision[r ? hits - 1 : spare] = p;
-    first = first ? first : (r ? rank : 0);
+    hitRank[hits] = rank;
+    hits += grade[j] ? 1 : 0;
     if (rank == nextCurve) recordCurve();
   }
+  for (int32_t h = hitsBefore; h < hits; ++h) {
+    const double p = double(h + 1) / double(hitRank[h]);
+    apSum += p;
+    hitPrecision[h] = p;
+  }
+  if (!first && hits > hitsBefore) first = hitRank[hitsBefore];
   for (; ci < points; ++ci) {
     precisionSum[ci] = double(R) / double(curve[ci]);
     recallSum[ci] = 1;
