@@ -53,7 +53,9 @@ export async function forEachScoreBlock(
   const N = r.rows;
   const D = q.cols;
   const rows = Math.min(blockSize, Math.max(q.rows, 1));
-  const buffers = [new Float32Array(rows * N), new Float32Array(native ? rows * N : 0)];
+  // A second buffer only where the next block is multiplied while this one is handled (fresh pages cost).
+  const overlap = native !== null && options.overlap !== false;
+  const buffers = [new Float32Array(rows * N), new Float32Array(overlap ? rows * N : 0)];
   const multiply = (start: number, scores: Float32Array): Promise<void> => {
     const count = Math.min(blockSize, q.rows - start);
     const block = q.data.subarray(start * D, (start + count) * D);
@@ -74,9 +76,9 @@ export async function forEachScoreBlock(
   let pending = q.rows > 0 ? multiply(0, buffers[0] as Float32Array) : Promise.resolve();
   for (let start = 0, b = 0; start < q.rows; start += blockSize, b++) {
     await pending;
-    const scores = buffers[native ? b % 2 : 0] as Float32Array;
+    const scores = buffers[overlap ? b % 2 : 0] as Float32Array;
     const count = Math.min(blockSize, q.rows - start);
-    if (start + blockSize < q.rows) pending = native ? multiply(start + blockSize, buffers[(b + 1) % 2] as Float32Array) : Promise.resolve();
+    if (start + blockSize < q.rows) pending = overlap ? multiply(start + blockSize, buffers[(b + 1) % 2] as Float32Array) : Promise.resolve();
     if (qNorms && rNorms) {
       for (let i = 0; i < count; i++) {
         const qn = qNorms[start + i] as number;
@@ -84,7 +86,7 @@ export async function forEachScoreBlock(
       }
     }
     onBlock(start, count, scores.subarray(0, count * N));
-    if (!native && start + blockSize < q.rows) await multiply(start + blockSize, scores);
+    if (!overlap && start + blockSize < q.rows) await multiply(start + blockSize, scores);
   }
 }
 

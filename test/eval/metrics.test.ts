@@ -171,6 +171,9 @@ test('the addon\'s per-query pass (evaluateRows) gives the JavaScript path\'s fi
       const b = await evaluateRetrieval(q, r, jsOnly, options);
       assert.ok(a.queries.withoutRelevant > 0 && a.queries.evaluated > 0);
       assert.deepStrictEqual(a, b, `${classes} classes, ${JSON.stringify(options.ks)}`);
+      // The native pass's own block size (all 300 queries in one block here) changes nothing.
+      const { blockSize: _, ...unblocked } = options;
+      assert.deepStrictEqual(await evaluateRetrieval(q, r, withNative, unblocked), a, 'default block size');
     }
   }
   // Instance-level relevance (group ids).
