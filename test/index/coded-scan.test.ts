@@ -13,13 +13,14 @@ import { CODED_SCAN_MIN, ExactEngine, normalizeInPlace, VectorStore } from '../.
 await initEngine({ quiet: true });
 const native = Boolean(loadNative().kernels?.scanI8);
 
-function store(kind: 'clustered' | 'random' | 'positive', n: number, dim: number, seed: number): VectorStore {
+function store(kind: 'clustered' | 'random' | 'offset', n: number, dim: number, seed: number): VectorStore {
   const rng = createRng(seed);
   const centres = Array.from({ length: 200 }, () => Float32Array.from({ length: dim }, () => normal(rng)));
   const s = new VectorStore(dim, n);
   for (let r = 0; r < n; r++) {
-    // positive: non-negative rows (ReLU outputs, histograms), whose codes sum far from zero
-    const v = kind !== 'clustered' ? Float32Array.from({ length: dim }, () => (kind === 'positive' ? Math.abs(normal(rng)) : normal(rng)))
+    // offset: every row shifted by +2 or -2 along the all-ones direction, so its codes sum far from zero, one way
+    // or the other (the batched first pass corrects each row by that sum)
+    const v = kind !== 'clustered' ? Float32Array.from({ length: dim }, () => normal(rng) + (kind === 'offset' ? (r % 2 ? 2 : -2) : 0))
       : Float32Array.from(centres[r % 200]!, (x) => x + 0.7 * normal(rng));
     // Every 97th row repeats an earlier one: equal scores, broken by the lower slot.
     s.set(r, r % 97 === 96 ? s.data.slice((r - 50) * dim, (r - 49) * dim) : normalizeInPlace(v, dim));
@@ -101,12 +102,17 @@ const vnni = native && (() => {
 test('batches through int8 codes: what each query returns alone, bit for bit', { skip: vnni ? false : 'no AVX-512 VNNI or native kernels' }, () => {
   const n = CODED_SCAN_MIN + 3000;
   // 130-d: rows end inside a 64-byte step; 13 queries: the last block of four is partly padding.
-  for (const [kind, dim, seed] of [['clustered', 64, 1], ['random', 48, 2], ['clustered', 130, 3], ['positive', 96, 4]] as const) {
+  for (const [kind, dim, seed] of [['clustered', 64, 1], ['random', 48, 2], ['clustered', 130, 3], ['offset', 96, 4]] as const) {
     const s = store(kind, n, dim, seed);
     const rng = createRng(seed + 20);
     const queries = new Float32Array(13 * dim);
-    const draw = () => (kind === 'positive' ? Math.abs(normal(rng)) : normal(rng));
-    for (let i = 0; i < 11; i++) queries.set(i < 4 ? s.data.subarray(i * 311 * dim, (i * 311 + 1) * dim) : normalizeInPlace(Float32Array.from({ length: dim }, draw), dim), i * dim);
+    // For offset rows, queries orthogonal to the offsets: the rows' true scores ignore them, the uncorrected codes would not.
+    const draw = () => {
+      const v = Float32Array.from({ length: dim }, () => normal(rng));
+      const mean = kind === 'offset' ? v.reduce((a, b) => a + b, 0) / dim : 0;
+      return normalizeInPlace(v.map((x) => x - mean), dim);
+    };
+    for (let i = 0; i < 11; i++) queries.set(i < 4 ? s.data.subarray(i * 311 * dim, (i * 311 + 1) * dim) : draw(), i * dim);
     queries[11 * dim + 3] = Number.NaN; // query 11: a NaN (no hits, alone or batched); query 12: all zeros (ties everywhere)
     const all = new Uint8Array(n).fill(1);
     const half = Uint8Array.from({ length: n }, (_, r) => r % 2);
