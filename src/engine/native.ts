@@ -29,12 +29,12 @@ export interface NativeKernels {
   evaluateRows?(scores: Float32Array, count: number, start: number, out: Float64Array, plan: EvaluationPlan): void;
   /** out[j * queries + start + b] = scores[b * n + j] for a count x n block, on the pool's threads. */
   transposeBlock?(scores: Float32Array, count: number, n: number, out: Float32Array, queries: number, start: number): void;
-  /** The k best rows of data (n x d) for each of q queries, best first (ties: lower row), -1 / NaN past the allowed rows (native/batch_search.h). */
   /**
    * searchBatch's results through int8 codes first (native/batch_coded.h), each score the single-query product's
    * (scanF32); returns the candidates scored in float32, or -1 where the processor lacks AVX-512 VNNI.
    */
   searchBatchCoded?(queries: Float32Array, q: number, data: Float32Array, codes: Int8Array, scales: Float32Array, codeSums: Int32Array, codeNorms: Int32Array, n: number, d: number, k: number, allowed: Uint8Array | null, boundScale: number, margin: number, positions: Int32Array, scores: Float32Array): number;
+  /** The k best rows of data (n x d) for each of q queries, best first (ties: lower row), -1 / NaN past the allowed rows (native/batch_search.h). */
   searchBatch?(queries: Float32Array, q: number, data: Float32Array, n: number, d: number, k: number, allowed: Uint8Array | null, positions: Int32Array, scores: Float32Array): void;
   /** out[r] = scales[r] x (query . codes[r]) over n rows of d int8 codes (native/scan_i8.h). */
   scanI8?(query: Float32Array, codes: Int8Array, scales: Float32Array, n: number, d: number, out: Float32Array): void;
