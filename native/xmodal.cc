@@ -47,6 +47,27 @@ bool GetF32(const Napi::CallbackInfo &info, size_t i, const char *name, Napi::Fl
   return true;
 }
 
+// A typed array argument of the given type (`what`: "an Int32Array", ...).
+template <typename Array>
+bool GetTyped(const Napi::CallbackInfo &info, size_t i, const char *name, napi_typedarray_type type, const char *what, Array *out) {
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type) {
+    return Fail(info.Env(), std::string(name) + " must be " + what);
+  }
+  *out = info[i].As<Array>();
+  return true;
+}
+
+// The batch searches' `allowed` argument: null (every row) or a Uint8Array of at least n flags.
+bool GetAllowed(const Napi::CallbackInfo &info, size_t i, int64_t n, const char *fn, const uint8_t **out) {
+  *out = nullptr;
+  if (info[i].IsNull()) return true;
+  Napi::Uint8Array A;
+  if (!GetTyped(info, i, "allowed", napi_uint8_array, "a Uint8Array or null", &A)) return false;
+  if (uint64_t(n) > A.ElementLength()) return Fail(info.Env(), std::string(fn) + ": allowed shorter than n");
+  *out = A.Data();
+  return true;
+}
+
 bool GetInt(const Napi::CallbackInfo &info, size_t i, const char *name, int64_t *out) {
   if (info.Length() <= i || !info[i].IsNumber()) return Fail(info.Env(), std::string(name) + " must be a number");
   double v = info[i].As<Napi::Number>().DoubleValue();
@@ -409,29 +430,13 @@ Napi::Value SearchBatch(const Napi::CallbackInfo &info) {
       !GetInt(info, 4, "d", &d) || !GetInt(info, 5, "k", &k) || !GetF32(info, 8, "scores", &S)) {
     return env.Undefined();
   }
-  const uint8_t *allowed = nullptr;
-  if (!info[6].IsNull()) {
-    if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return Fail(env, "allowed must be a Uint8Array or null"), env.Undefined();
-    Napi::Uint8Array A = info[6].As<Napi::Uint8Array>();
-    if (uint64_t(n) > A.ElementLength()) return Fail(env, "searchBatch: allowed shorter than n"), env.Undefined();
-    allowed = A.Data();
-  }
-  if (!info[7].IsTypedArray() || info[7].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) return Fail(env, "positions must be an Int32Array"), env.Undefined();
-  Napi::Int32Array P = info[7].As<Napi::Int32Array>();
+  const uint8_t *allowed;
+  Napi::Int32Array P;
+  if (!GetAllowed(info, 6, n, "searchBatch", &allowed) || !GetTyped(info, 7, "positions", napi_int32_array, "an Int32Array", &P)) return env.Undefined();
   if (d < 1 || uint64_t(q * d) > Q.ElementLength() || uint64_t(n * d) > D.ElementLength()) return Fail(env, "searchBatch: queries or data too small for their shape"), env.Undefined();
   if (uint64_t(q * k) > P.ElementLength() || uint64_t(q * k) > S.ElementLength()) return Fail(env, "searchBatch: positions or scores shorter than q x k"), env.Undefined();
   if (q > 0 && k > 0) batch::SearchBatch(Q.Data(), q, D.Data(), n, d, k, allowed, P.Data(), S.Data());
   return env.Undefined();
-}
-
-// A typed array argument of the given type.
-template <typename Array>
-bool GetTyped(const Napi::CallbackInfo &info, size_t i, const char *name, napi_typedarray_type type, const char *typeName, Array *out) {
-  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type) {
-    return Fail(info.Env(), std::string(name) + " must be a " + typeName);
-  }
-  *out = info[i].As<Array>();
-  return true;
 }
 
 // searchBatchCoded(queries, q, data, codes, scales, codeSums, codeNorms, n, d, k, allowed, boundScale, margin,
@@ -447,19 +452,14 @@ Napi::Value SearchBatchCoded(const Napi::CallbackInfo &info) {
   int64_t q, n, d, k;
   double boundScale, margin;
   if (!GetF32(info, 0, "queries", &Q) || !GetInt(info, 1, "q", &q) || !GetF32(info, 2, "data", &D) ||
-      !GetTyped(info, 3, "codes", napi_int8_array, "Int8Array", &C) || !GetF32(info, 4, "scales", &Sc) ||
-      !GetTyped(info, 5, "codeSums", napi_int32_array, "Int32Array", &Sums) || !GetTyped(info, 6, "codeNorms", napi_int32_array, "Int32Array", &Norms) ||
+      !GetTyped(info, 3, "codes", napi_int8_array, "an Int8Array", &C) || !GetF32(info, 4, "scales", &Sc) ||
+      !GetTyped(info, 5, "codeSums", napi_int32_array, "an Int32Array", &Sums) || !GetTyped(info, 6, "codeNorms", napi_int32_array, "an Int32Array", &Norms) ||
       !GetInt(info, 7, "n", &n) || !GetInt(info, 8, "d", &d) || !GetInt(info, 9, "k", &k) || !GetNum(info, 11, "boundScale", &boundScale) ||
-      !GetNum(info, 12, "margin", &margin) || !GetTyped(info, 13, "positions", napi_int32_array, "Int32Array", &P) || !GetF32(info, 14, "scores", &S)) {
+      !GetNum(info, 12, "margin", &margin) || !GetTyped(info, 13, "positions", napi_int32_array, "an Int32Array", &P) || !GetF32(info, 14, "scores", &S)) {
     return env.Undefined();
   }
-  const uint8_t *allowed = nullptr;
-  if (!info[10].IsNull()) {
-    Napi::Uint8Array A;
-    if (!GetTyped(info, 10, "allowed", napi_uint8_array, "Uint8Array or null", &A)) return env.Undefined();
-    if (uint64_t(n) > A.ElementLength()) return Fail(env, "searchBatchCoded: allowed shorter than n"), env.Undefined();
-    allowed = A.Data();
-  }
+  const uint8_t *allowed;
+  if (!GetAllowed(info, 10, n, "searchBatchCoded", &allowed)) return env.Undefined();
   if (d < 1 || uint64_t(q * d) > Q.ElementLength() || uint64_t(n * d) > D.ElementLength() || uint64_t(n * d) > C.ElementLength() ||
       uint64_t(n) > Sc.ElementLength() || uint64_t(n) > Sums.ElementLength() || uint64_t(n) > Norms.ElementLength()) {
     return Fail(env, "searchBatchCoded: queries, data or codes too small for their shape"), env.Undefined();

@@ -59,7 +59,7 @@ export async function forEachScoreBlock(
   const multiply = (start: number, scores: Float32Array): Promise<void> => {
     const count = Math.min(blockSize, q.rows - start);
     const block = q.data.subarray(start * D, (start + count) * D);
-    if (native && D > 0 && options.overlap === false) {
+    if (native && D > 0 && !overlap) {
       native.sgemm(false, true, count, N, D, 1, block, D, r.data, D, 0, scores, N);
       return Promise.resolve();
     }
