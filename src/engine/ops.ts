@@ -93,3 +93,50 @@ export function logSumExp(x: tf.Tensor, axis: number, keepDims = false): tf.Tens
 export function rowNorms(x: tf.Tensor, keepDims = true): tf.Tensor {
   return tf.sqrt(tf.sum(tf.square(x), 1, keepDims));
 }
+
+// Hand-derived gradients for the blocks a training step runs most (training-mode batch norm, the contrastive
+// loss): tfjs differentiates them op by op, dozens of wasm kernels each with their own tape entries, which on a
+// Wikipedia-shape step cost more than the arithmetic. Off, the methods take the op-by-op path as before (the bench
+// alternates both); results agree to float32 rounding (test/engine/fused-gradients.test.ts).
+let fused = true;
+
+/** Whether the methods use the hand-derived gradients (default) or tfjs's op-by-op ones; returns the previous setting. */
+export function setFusedGradients(enabled: boolean): boolean {
+  const previous = fused;
+  fused = enabled;
+  return previous;
+}
+
+export function fusedGradients(): boolean {
+  return fused;
+}
+
+/**
+ * Training-mode batch norm over axis 0, y = gamma (x - mean) / sqrt(var + eps) + beta with the batch's biased
+ * variance, in one differentiable op. The forward pass is tf.moments' arithmetic, so y is bit-identical to the
+ * op-by-op form; the gradient is the closed form
+ *   dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(var + eps),  dxhat = dy gamma,
+ *   dgamma = sum(dy xhat), dbeta = sum(dy).
+ * `stats` receives the batch mean and variance (kept: the caller disposes them) for the running statistics.
+ */
+export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, stats?: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+  const op = tf.customGrad((...args) => {
+    const [input, g, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as unknown as tf.GradSaveFunc;
+    const { mean, variance } = tf.moments(input, 0);
+    const invStd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(tf.sub(input, mean), invStd);
+    if (stats) stats(tf.keep(mean), tf.keep(variance));
+    save([xhat, invStd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dxhat = tf.mul(dy, gm);
+        const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, 0)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), 0))), inv);
+        return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];
+      },
+    };
+  });
+  return op(x, gamma, beta) as tf.Tensor;
+}

@@ -1,5 +1,6 @@
 // Building blocks with PyTorch's initialisation and semantics, so models match the official code.
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTraining, fusedGradients } from '../engine/ops.js';
 import { createRng } from '../engine/random.js';
 
 /** Owns a model's variables: seeded initialisation in creation order, names for checkpoints. */
@@ -101,9 +102,23 @@ export class BatchNorm {
   /** `track` false: a training-mode call that normalises with its batch statistics but leaves the running ones alone. */
   apply(x: tf.Tensor, training: boolean, track = this.trackStatistics): tf.Tensor {
     if (!training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps);
+    if (fusedGradients()) {
+      let batch: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+      const y = batchNormTraining(x, this.gamma, this.beta, this.eps, (mean, variance) => (batch = { mean, variance }));
+      if (batch) {
+        if (track) this.fold(x.shape[0] as number, batch.mean, batch.variance);
+        tf.dispose([batch.mean, batch.variance]);
+      }
+      return y;
+    }
     const { mean, variance } = tf.moments(x, 0);
-    if (!track) return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
-    const n = x.shape[0];
+    if (track) this.fold(x.shape[0] as number, mean, variance);
+    // Written out rather than tf.batchNorm, whose gradient tiles its operands (3 ms per call on wasm).
+    return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
+  }
+
+  /** Folds a batch's statistics into the running ones of this step (committed after the optimiser step). */
+  private fold(n: number, mean: tf.Tensor, variance: tf.Tensor): void {
     // PyTorch updates the running statistics at every training-mode call, so a layer called twice in a step (aeir
     // encodes source, then target) folds in both batches: each update starts from the previous one's result.
     // Running variance is unbiased, as in PyTorch. Applied after the optimiser step, so the tape never sees it.
@@ -116,8 +131,6 @@ export class BatchNorm {
     if (this.next) tf.dispose([this.next.mean, this.next.variance]);
     else this.p.defer(() => this.commit());
     this.next = next;
-    // Written out rather than tf.batchNorm, whose gradient tiles its operands (3 ms per call on wasm).
-    return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
   }
 
   private commit(): void {

@@ -1,7 +1,7 @@
 // Loss terms of the DAGNN family, transcribed from the official loss.py (methods.md 3.6, 4.3) and checked
 // against its golden values.
 import * as tf from '@tensorflow/tfjs';
-import { l2Normalize, logSumExp, rowNorms } from '../engine/ops.js';
+import { fusedGradients, l2Normalize, logSumExp, rowNorms } from '../engine/ops.js';
 
 /** Cosine scores of features against classifiers: <u, z_c> / (|u| |z_c| + 1e-6), no sigmoid (methods.md 3.4). */
 export function cosineScores(features: tf.Tensor, classifiers: tf.Tensor): tf.Tensor {
@@ -64,35 +64,138 @@ export interface ContrastiveOptions {
 /**
  * soft_con_loss of the TPAMI paper (methods.md 4.3). u and v are paired rows (the same items); with missing
  * modalities, `views` gives every item of each modality for the intra-modal terms.
+ *
+ *   L = -( E(P, S_uv) + E(P, S_uv^T) + gamma (E(P_u, S_uu) + E(P_v, S_vv)) ),
+ *   E(P, S) = mean_i sum_j P_ij (S_ij - LSE_j(f S_ij)),  S_ab = norm(a) norm(b)^T / tau,
+ * P the row-normalised label similarity (P_u, P_v without the diagonal), f the official 1.06 (lseFactor).
  */
 export function softContrastiveLoss(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, o: ContrastiveOptions, views?: Views): tf.Scalar {
+  return fusedGradients() ? contrastiveFused(u, v, labels, o, views) : contrastiveTaped(u, v, labels, o, views);
+}
+
+/** The label-similarity matrix of two label sets: shared labels capped at 1 (binary) or Jaccard. */
+function labelSimilarity(a: tf.Tensor, b: tf.Tensor, kind: ContrastiveOptions['labelSimilarity']): tf.Tensor {
+  const shared = tf.matMul(a, b, false, true);
+  if (kind !== 'jaccard') return tf.minimum(shared, 1);
+  const union = tf.sub(tf.add(tf.sum(a, 1, true), tf.transpose(tf.sum(b, 1, true))), shared);
+  return tf.div(shared, tf.maximum(union, 1e-6));
+}
+
+/** Targets of the cross-modal term: P = sim / max(rowsum(sim), 1e-6). */
+function interTargets(labels: tf.Tensor, o: ContrastiveOptions): tf.Tensor {
+  const sim = labelSimilarity(labels, labels, o.labelSimilarity);
+  return tf.div(sim, tf.maximum(tf.sum(sim, 1, true), 1e-6));
+}
+
+/** Targets of an intra-modal term: the label similarity without the diagonal, row-normalised. */
+function intraTargets(labels: tf.Tensor, o: ContrastiveOptions): tf.Tensor {
+  const intra = tf.relu(tf.sub(labelSimilarity(labels, labels, o.labelSimilarity), tf.eye(labels.shape[0] as number)));
+  return tf.div(intra, tf.maximum(tf.sum(intra, 1, true), 1e-6));
+}
+
+/** The loss op by op, as the official loss.py reads; tfjs differentiates it (setFusedGradients(false)). */
+function contrastiveTaped(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, o: ContrastiveOptions, views?: Views): tf.Scalar {
   return tf.tidy(() => {
-    const similarity = (a: tf.Tensor, b: tf.Tensor) => {
-      const shared = tf.matMul(a, b, false, true);
-      if (o.labelSimilarity !== 'jaccard') return tf.minimum(shared, 1);
-      const union = tf.sub(tf.add(tf.sum(a, 1, true), tf.transpose(tf.sum(b, 1, true))), shared);
-      return tf.div(shared, tf.maximum(union, 1e-6));
-    };
     const logits = (s: tf.Tensor) => tf.sub(s, logSumExp(tf.mul(s, o.lseFactor), 1, true));
     const expected = (p: tf.Tensor, s: tf.Tensor) => tf.mean(tf.sum(tf.mul(p, logits(s)), 1));
     const normalize = (x: tf.Tensor) => l2Normalize(x as tf.Tensor2D);
     let inter: tf.Tensor = tf.scalar(0);
     if (u.shape[0]) {
       const s12 = tf.div(tf.matMul(normalize(u), normalize(v), false, true), o.tau);
-      const sim = similarity(labels, labels);
-      const pInter = tf.div(sim, tf.maximum(tf.sum(sim, 1, true), 1e-6));
+      const pInter = interTargets(labels, o);
       inter = tf.add(expected(pInter, s12), expected(pInter, tf.transpose(s12)));
     }
     const intraTerm = (x: tf.Tensor, y: tf.Tensor) => {
       if (!x.shape[0]) return tf.scalar(0);
       const xn = normalize(x);
       const s = tf.div(tf.matMul(xn, xn, false, true), o.tau);
-      const intra = tf.relu(tf.sub(similarity(y, y), tf.eye(x.shape[0])));
-      return expected(tf.div(intra, tf.maximum(tf.sum(intra, 1, true), 1e-6)), s);
+      return expected(intraTargets(y, o), s);
     };
     const w = views ?? { u, uLabels: labels, v, vLabels: labels };
     const intra = tf.add(intraTerm(w.u, w.uLabels), intraTerm(w.v, w.vLabels));
     return tf.neg(tf.add(inter, tf.mul(intra, o.gamma))) as tf.Scalar;
+  });
+}
+
+/**
+ * The same loss as one differentiable op with its gradient written out (a few dozen kernels instead of some
+ * four hundred). With s = f S and r_i = sum_j P_ij:
+ *   dE/dS_ij = (P_ij - f r_i softmax_j(s)_ij) / n,
+ *   dL/dnorm(u) = (G_uv norm(v) + (G_uu + G_uu^T) norm(u)) / tau,  G the loss's derivatives by each S,
+ *   dL/du = (g - norm(u) <norm(u), g>) / max(|u|, 1e-12)  (the projection drops out where the norm is clamped).
+ */
+function contrastiveFused(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, o: ContrastiveOptions, views?: Views): tf.Scalar {
+  return tf.tidy(() => {
+    const w = views ?? { u, uLabels: labels, v, vLabels: labels };
+    // The targets depend on labels only: constants to the op.
+    const pInter = u.shape[0] ? interTargets(labels, o) : undefined;
+    const pu = w.u.shape[0] ? intraTargets(w.uLabels, o) : undefined;
+    const pv = w.v.shape[0] ? intraTargets(w.vLabels, o) : undefined;
+    // Each input once: the intra views are the paired rows themselves when no modality is missing.
+    const inputs = views ? [u, v, views.u, views.v] : [u, v];
+    const [iu, iv] = views ? [2, 3] : [0, 1];
+    const op = tf.customGrad((...args) => {
+      const xs = args.slice(0, inputs.length) as tf.Tensor[];
+      const save = args[inputs.length] as unknown as tf.GradSaveFunc;
+      // The forward pass is the op-by-op form's arithmetic in its order, so the loss's value is bit-identical.
+      const norms = xs.map((x) => tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12));
+      const unit = xs.map((x, i) => tf.div(x, norms[i] as tf.Tensor));
+      // E(P, S) and its derivative by S, dE/dS_ij = (P_ij - f r_i softmax_j(f S)_ij) / n.
+      const term = (p: tf.Tensor, s: tf.Tensor): [tf.Tensor, tf.Tensor] => {
+        const scaled = tf.mul(s, o.lseFactor);
+        const lse = logSumExp(scaled, 1, true);
+        const e = tf.mean(tf.sum(tf.mul(p, tf.sub(s, lse)), 1));
+        const softmax = tf.exp(tf.sub(scaled, lse));
+        const dS = tf.div(tf.sub(p, tf.mul(tf.mul(tf.sum(p, 1, true), o.lseFactor), softmax)), s.shape[0] as number);
+        return [e, dS];
+      };
+      let inter: tf.Tensor = tf.scalar(0);
+      let gInter: tf.Tensor = tf.zeros([0, 0]);
+      if (pInter) {
+        const s12 = tf.div(tf.matMul(unit[0] as tf.Tensor, unit[1] as tf.Tensor, false, true), o.tau);
+        const [e1, g1] = term(pInter, s12);
+        const [e2, g2] = term(pInter, tf.transpose(s12));
+        inter = tf.add(e1, e2);
+        gInter = tf.add(g1, tf.transpose(g2));
+      }
+      const intraTerm = (p: tf.Tensor | undefined, x: tf.Tensor): [tf.Tensor, tf.Tensor] => {
+        if (!p) return [tf.scalar(0), tf.zeros([0, 0])];
+        const [e, g] = term(p, tf.div(tf.matMul(x, x, false, true), o.tau));
+        return [e, tf.add(g, tf.transpose(g))]; // S = x x^T: both factors
+      };
+      const [eu, gu] = intraTerm(pu, unit[iu] as tf.Tensor);
+      const [ev, gv] = intraTerm(pv, unit[iv] as tf.Tensor);
+      save([...unit, ...norms, gInter, gu, gv]);
+      return {
+        value: tf.neg(tf.add(inter, tf.mul(tf.add(eu, ev), o.gamma))),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const k = xs.length;
+          const un = saved.slice(0, k);
+          const nrm = saved.slice(k, 2 * k);
+          const [gi, gU, gV] = saved.slice(2 * k) as [tf.Tensor, tf.Tensor, tf.Tensor];
+          // dE/dnorm(x) for each input, then through the normalisation with L = -(inter + gamma intra) and 1/tau.
+          const d: Array<tf.Tensor | undefined> = un.map(() => undefined);
+          const add = (i: number, g: tf.Tensor) => (d[i] = d[i] ? tf.add(d[i] as tf.Tensor, g) : g);
+          if (gi.size) {
+            add(0, tf.matMul(gi, un[1] as tf.Tensor));
+            add(1, tf.matMul(gi, un[0] as tf.Tensor, true));
+          }
+          if (gU.size) add(iu, tf.mul(tf.matMul(gU, un[iu] as tf.Tensor), o.gamma));
+          if (gV.size) add(iv, tf.mul(tf.matMul(gV, un[iv] as tf.Tensor), o.gamma));
+          const scale = tf.div(dy, -o.tau);
+          return un.map((x, i) => {
+            const g = d[i];
+            if (!g) return tf.zerosLike(x);
+            const n = nrm[i] as tf.Tensor;
+            // The projection drops out where the norm is clamped at 1e-12 (x / 1e-12 is linear in x).
+            const free = tf.cast(tf.greater(n, 1e-12), 'float32');
+            const projected = tf.sub(g, tf.mul(x, tf.mul(tf.sum(tf.mul(x, g), 1, true), free)));
+            return tf.mul(tf.div(projected, n), scale);
+          });
+        },
+      };
+    });
+    return op(...inputs) as tf.Scalar;
   });
 }
 

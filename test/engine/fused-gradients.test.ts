@@ -1,0 +1,120 @@
+// The hand-derived gradients (setFusedGradients) against tfjs's op-by-op ones on the same inputs: the forward
+// values are the same arithmetic (bit-identical), the gradients agree to float32 rounding. Controls: a wrong
+// gradient (a dropped term) is caught by the same comparison.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initEngine, tf } from '../../src/engine/engine.js';
+import { batchNormTraining, setFusedGradients } from '../../src/engine/ops.js';
+import { createRng, uniformArray } from '../../src/engine/random.js';
+import { BatchNorm, Params } from '../../src/methods/layers.js';
+import { softContrastiveLoss, type ContrastiveOptions } from '../../src/methods/losses.js';
+
+await initEngine({ quiet: true });
+
+/** The loss's value and its gradients by each input, with the fused path on or off. */
+function evaluate(fused: boolean, f: (...xs: tf.Tensor[]) => tf.Scalar, inputs: Float32Array[], shapes: number[][]): { value: number; grads: Float32Array[] } {
+  const previous = setFusedGradients(fused);
+  try {
+    return tf.tidy(() => {
+      const xs = inputs.map((data, i) => tf.tensor(data, shapes[i]));
+      const { value, grads } = tf.valueAndGrads(f)(xs);
+      return { value: value.dataSync()[0] as number, grads: grads.map((g) => g.dataSync() as Float32Array) };
+    });
+  } finally {
+    setFusedGradients(previous);
+  }
+}
+
+/** Largest difference of two gradients relative to the larger one's scale. */
+function gap(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i] as number));
+    worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+  }
+  return worst / Math.max(scale, 1e-30);
+}
+
+function labels(rng: () => number, n: number, c: number): Float32Array {
+  return Float32Array.from({ length: n * c }, (_, i) => (i % c === (i / c | 0) % c || rng() < 0.3 ? 1 : 0));
+}
+
+const options: ContrastiveOptions = { tau: 0.22, gamma: 0.14, lseFactor: 1.06, labelSimilarity: 'binary' };
+
+for (const labelSimilarity of ['binary', 'jaccard'] as const) {
+  test(`contrastive loss, ${labelSimilarity}: fused value bit-identical, gradients agree (complete pairs and missing-modality views)`, () => {
+    const rng = createRng(labelSimilarity.length);
+    const n = 24;
+    const d = 40;
+    const y = tf.tensor2d(labels(rng, n, 5), [n, 5]);
+    const yu = tf.tensor2d(labels(rng, n + 6, 5), [n + 6, 5]);
+    const yv = tf.tensor2d(labels(rng, n + 3, 5), [n + 3, 5]);
+    const o = { ...options, labelSimilarity };
+    const cases: Array<[string, (...xs: tf.Tensor[]) => tf.Scalar, number[][]]> = [
+      ['complete', (u, v) => softContrastiveLoss(u as tf.Tensor, v as tf.Tensor, y, o), [[n, d], [n, d]]],
+      ['views', (u, v, a, b) => softContrastiveLoss(u as tf.Tensor, v as tf.Tensor, y, o, { u: a as tf.Tensor, uLabels: yu, v: b as tf.Tensor, vLabels: yv }), [[n, d], [n, d], [n + 6, d], [n + 3, d]]],
+      // No item has both modalities (u and v empty; their sums keep them on the tape for valueAndGrads).
+      ['no pairs', (u, v, a, b) => tf.add(softContrastiveLoss(u as tf.Tensor, v as tf.Tensor, tf.zeros([0, 5]), o, { u: a as tf.Tensor, uLabels: yu, v: b as tf.Tensor, vLabels: yv }), tf.add(tf.sum(u as tf.Tensor), tf.sum(v as tf.Tensor))) as tf.Scalar, [[0, d], [0, d], [n + 6, d], [n + 3, d]]],
+    ];
+    for (const [name, f, shapes] of cases) {
+      const inputs = shapes.map((s) => uniformArray(rng, s[0]! * s[1]!, -1, 1));
+      const fused = evaluate(true, f, inputs, shapes);
+      const taped = evaluate(false, f, inputs, shapes);
+      assert.equal(fused.value, taped.value, `${name}: value`);
+      fused.grads.forEach((g, i) => assert.ok(gap(g, taped.grads[i]!) < 1e-5, `${name}: gradient ${i} differs by ${gap(g, taped.grads[i]!)}`));
+    }
+    // A zero row: tfjs's op-by-op gradient is NaN there (sqrt's at 0 times the clamp's 0); the fused one is
+    // PyTorch's (normalize's norm has gradient 0 at 0), g / 1e-12, finite.
+    const shapes = cases[0]![2];
+    const inputs = shapes.map((s) => uniformArray(rng, s[0]! * s[1]!, -1, 1));
+    inputs[0]!.fill(0, 0, d);
+    const fused = evaluate(true, cases[0]![1], inputs, shapes);
+    assert.ok(fused.grads.every((g) => g.every(Number.isFinite)));
+    tf.dispose([y, yu, yv]);
+  });
+}
+
+test('batch norm in training mode: fused output bit-identical, gradients agree, running statistics the same', () => {
+  const rng = createRng(7);
+  const [n, d] = [50, 33];
+  const inputs = [uniformArray(rng, n * d, -2, 3), uniformArray(rng, d, 0.5, 1.5), uniformArray(rng, d, -1, 1)];
+  const weights = tf.tensor2d(uniformArray(rng, n * d, -1, 1), [n, d]);
+  const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.square(batchNormOf(x, g, b)), weights)) as tf.Scalar;
+  let batchNormOf = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormTraining(x, g, b, 1e-5);
+  const fused = evaluate(true, f as (...xs: tf.Tensor[]) => tf.Scalar, inputs, [[n, d], [d], [d]]);
+  // The op-by-op form: tf.moments and the affine written out (what BatchNorm does with the switch off).
+  batchNormOf = (x, g, b) => {
+    const { mean, variance } = tf.moments(x, 0);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
+  };
+  const taped = evaluate(false, f as (...xs: tf.Tensor[]) => tf.Scalar, inputs, [[n, d], [d], [d]]);
+  assert.equal(fused.value, taped.value);
+  fused.grads.forEach((g, i) => assert.ok(gap(g, taped.grads[i]!) < 1e-5, `gradient ${i} differs by ${gap(g, taped.grads[i]!)}`));
+
+  // The layer: same output and the same running statistics after a step's two calls, either way.
+  const run = (fusedOn: boolean) => {
+    const previous = setFusedGradients(fusedOn);
+    try {
+      const bn = new BatchNorm(new Params(3), 'bn', d);
+      const x = tf.tensor2d(inputs[0]!, [n, d]);
+      const out = tf.tidy(() => [bn.apply(x, true).dataSync(), bn.apply(tf.mul(x, 2), true).dataSync()]);
+      (bn as unknown as { commit(): void }).commit();
+      return { out, mean: bn.runningMean.dataSync(), variance: bn.runningVar.dataSync() };
+    } finally {
+      setFusedGradients(previous);
+    }
+  };
+  assert.deepStrictEqual(run(true), run(false));
+});
+
+test('control: a gradient with a dropped term is caught', () => {
+  const rng = createRng(11);
+  const inputs = [uniformArray(rng, 20 * 8, -1, 1), uniformArray(rng, 20 * 8, -1, 1)];
+  const y = tf.tensor2d(labels(rng, 20, 4), [20, 4]);
+  const right = evaluate(false, (u, v) => softContrastiveLoss(u as tf.Tensor, v as tf.Tensor, y, options), inputs, [[20, 8], [20, 8]]);
+  // gamma 0 drops the intra-modal terms from the loss (and so from its gradient): far outside the tolerance.
+  const wrong = evaluate(true, (u, v) => softContrastiveLoss(u as tf.Tensor, v as tf.Tensor, y, { ...options, gamma: 0 }), inputs, [[20, 8], [20, 8]]);
+  assert.ok(gap(wrong.grads[0]!, right.grads[0]!) > 1e-3);
+  y.dispose();
+});
