@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { initEngine, tf } from '../../src/engine/engine.js';
 import { batchNormTraining, setFusedGradients } from '../../src/engine/ops.js';
 import { createRng, uniformArray } from '../../src/engine/random.js';
+import '../../src/methods/index.js';
 import { BatchNorm, Params } from '../../src/methods/layers.js';
+import { create, resolve } from '../../src/methods/registry.js';
 import { softContrastiveLoss, type ContrastiveOptions } from '../../src/methods/losses.js';
 
 await initEngine({ quiet: true });
@@ -118,3 +120,40 @@ test('control: a gradient with a dropped term is caught', () => {
   assert.ok(gap(wrong.grads[0]!, right.grads[0]!) > 1e-3);
   y.dispose();
 });
+
+for (const method of ['ignn-con', 'pgnn-con', 'agat']) {
+  test(`${method}, a whole training loss: the same value and gradients either way`, () => {
+    const rng = createRng(method.length);
+    const [n, C] = [16, 4];
+    const dims = { image: 24, text: 10 };
+    const labels = Uint8Array.from({ length: n * C }, (_, i) => (i % C === (i / C | 0) % C || rng() < 0.2 ? 1 : 0));
+    const m = create(resolve(method, undefined, method.endsWith('-con') ? { commonDim: 32, heads: 3, layers: 2 } : {}), {
+      dims, labelNames: ['a', 'b', 'c', 'd'], trainLabels: labels,
+      labelEmbeddings: { data: uniformArray(rng, C * 8), dim: 8, source: 'random' }, seed: 3,
+    });
+    const x = { image: tf.tensor2d(uniformArray(rng, n * dims.image), [n, dims.image]), text: tf.tensor2d(uniformArray(rng, n * dims.text), [n, dims.text]) };
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const batch = { x, rows: { image: all, text: all }, labels: tf.tensor2d(Float32Array.from(labels), [n, C]), size: n };
+    const run = (on: boolean) => {
+      const previous = setFusedGradients(on);
+      try {
+        return tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => m.losses(batch, { progress: 0.5 }).total, m.trainableVariables());
+          return { value: value.dataSync()[0] as number, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array])) };
+        });
+      } finally {
+        setFusedGradients(previous);
+      }
+    };
+    try {
+      const fused = run(true);
+      const taped = run(false);
+      assert.equal(fused.value, taped.value);
+      assert.deepEqual(Object.keys(fused.grads).sort(), Object.keys(taped.grads).sort());
+      for (const [k, g] of Object.entries(fused.grads)) assert.ok(gap(g, taped.grads[k]!) < 1e-5, `${k}: gradient differs by ${gap(g, taped.grads[k]!)}`);
+    } finally {
+      tf.dispose([x.image, x.text, batch.labels]);
+      m.dispose();
+    }
+  });
+}
