@@ -17,7 +17,7 @@ import { adversarialHead, discriminate, type AdversarialHead } from './adversari
 import { pairedViews } from './pairs.js';
 import { cooccurrence, embeddingAdjacency, genA, genAdj, genAdjTensor } from '../graph/label-graph.js';
 import { applyLinear, BatchNorm, linear, type Linear, type Params } from './layers.js';
-import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
+import { cosineClassificationLoss, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
 import type { Batch, LossTerms, MethodContext, MethodFactory, TrainingDefaults } from './method.js';
 import { register } from './registry.js';
 import { parseOptionsWith, TwoTower } from './two-tower.js';
@@ -148,7 +148,7 @@ class Dagnn extends TwoTower {
     const Z = this.classifiers();
     const e = this.o.labelSmoothing;
     const smooth = (y: tf.Tensor) => (e > 0 ? tf.add(tf.mul(y, 1 - e), e / Z.shape[0]!) : y);
-    const cls = classificationLoss(cosineScores(u, Z), cosineScores(v, Z), smooth(labelsA), smooth(labelsB));
+    const cls = cosineClassificationLoss(u, v, Z, smooth(labelsA), smooth(labelsB));
     // D_a: real first-modality features are class 1, generated ones class 0; D_b: generated class 1, real class 0.
     const [Da, Db] = this.disc.map((head) => (x: tf.Tensor) => discriminate(head, x, 1)) as [(x: tf.Tensor) => tf.Tensor, (x: tf.Tensor) => tf.Tensor];
     const adv = tf.addN([

@@ -16,10 +16,52 @@ export function cosineScores(features: tf.Tensor, classifiers: tf.Tensor): tf.Te
  * With missing modalities each view has its own items: `labelsB` are the second view's labels.
  */
 export function classificationLoss(predA: tf.Tensor, predB: tf.Tensor, labels: tf.Tensor, labelsB: tf.Tensor = labels): tf.Scalar {
-  return tf.tidy(() => {
-    const term = (p: tf.Tensor, y: tf.Tensor) => (p.shape[0] ? tf.mean(tf.sqrt(tf.sum(tf.square(tf.sub(p, y)), 1))) : tf.scalar(0));
-    return tf.add(term(predA, labels), term(predB, labelsB)) as tf.Scalar;
+  return tf.tidy(() => tf.add(distanceTerm(predA, labels), distanceTerm(predB, labelsB)) as tf.Scalar);
+}
+
+/** mean_i |p_i - y_i| (0 for no rows). */
+function distanceTerm(p: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return p.shape[0] ? tf.mean(tf.sqrt(tf.sum(tf.square(tf.sub(p, y)), 1))) : tf.scalar(0);
+}
+
+/**
+ * classificationLoss(cosineScores(u, Z), cosineScores(v, Z), labels, labelsB), the DAGNN family's classification
+ * term; with fused gradients each view's term is one op. With p = A / D, A = x Z^T, D = |x| |Z|^T + 1e-6,
+ * r_i = |p_i - y_i|: dp = (p - y) / (n r), dA = dp / D, dD = -dp p / D,
+ *   dx = dA Z + x (dD |Z|) / |x|,  dZ = dA^T x + Z (dD^T |x|) / |Z|.
+ */
+export function cosineClassificationLoss(u: tf.Tensor, v: tf.Tensor, classifiers: tf.Tensor, labels: tf.Tensor, labelsB: tf.Tensor = labels): tf.Scalar {
+  if (!fusedGradients()) return classificationLoss(cosineScores(u, classifiers), cosineScores(v, classifiers), labels, labelsB);
+  return tf.tidy(() => tf.add(cosineTermFused(u, classifiers, labels), cosineTermFused(v, classifiers, labelsB)) as tf.Scalar);
+}
+
+function cosineTermFused(x: tf.Tensor, classifiers: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (!x.shape[0]) return tf.scalar(0);
+  const op = tf.customGrad((...args) => {
+    const [f, z] = args as [tf.Tensor, tf.Tensor];
+    const save = args[2] as unknown as tf.GradSaveFunc;
+    // cosineScores and distanceTerm's arithmetic, in their order.
+    const nf = rowNorms(f);
+    const nz = rowNorms(z);
+    const d = tf.add(tf.matMul(nf, nz, false, true), 1e-6);
+    const p = tf.div(tf.matMul(f, z, false, true), d);
+    const diff = tf.sub(p, y);
+    const r = tf.sqrt(tf.sum(tf.square(diff), 1, true));
+    save([f, z, nf, nz, d, p, diff, r]);
+    return {
+      value: tf.mean(tf.reshape(r, [-1])),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sf, sz, snf, snz, sd, sp, sdiff, sr] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const dp = tf.mul(tf.div(sdiff, sr), tf.div(dy, sf.shape[0] as number));
+        const dA = tf.div(dp, sd);
+        const dD = tf.neg(tf.mul(dA, sp));
+        const df = tf.add(tf.matMul(dA, sz), tf.mul(sf, tf.div(tf.matMul(dD, snz), snf)));
+        const dz = tf.add(tf.matMul(dA, sf, true), tf.mul(sz, tf.div(tf.matMul(dD, snf, true), snz)));
+        return [df, dz];
+      },
+    };
   });
+  return op(x, classifiers) as tf.Tensor;
 }
 
 /** The items of each view for the intra-modal terms, when they differ from the paired items (missing modalities). */
@@ -201,8 +243,29 @@ function contrastiveFused(u: tf.Tensor, v: tf.Tensor, labels: tf.Tensor, o: Cont
 
 /** Mean softmax cross-entropy of 2-way logits against one class for every row. */
 export function modalityCrossEntropy(logits: tf.Tensor, target: 0 | 1): tf.Scalar {
+  if (fusedGradients()) return crossEntropyFused(logits, target);
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
     return tf.neg(tf.mean(tf.slice(logp, [0, target], [-1, 1]))) as tf.Scalar;
   });
+}
+
+/** The same as one op: the gradient by the logits is (softmax - onehot(target)) / n. */
+function crossEntropyFused(logits: tf.Tensor, target: 0 | 1): tf.Scalar {
+  const op = tf.customGrad((...args) => {
+    const x = args[0] as tf.Tensor;
+    const save = args[1] as unknown as tf.GradSaveFunc;
+    const logp = tf.logSoftmax(x);
+    save([logp]);
+    return {
+      value: tf.neg(tf.mean(tf.slice(logp, [0, target], [-1, 1]))),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [lp] = saved as [tf.Tensor];
+        const n = lp.shape[0] as number;
+        const onehot = tf.tensor2d(target === 0 ? [1, 0] : [0, 1], [1, 2]);
+        return tf.mul(tf.sub(tf.exp(lp), onehot), tf.div(dy, n));
+      },
+    };
+  });
+  return op(logits) as tf.Scalar;
 }

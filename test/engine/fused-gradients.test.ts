@@ -9,7 +9,7 @@ import { createRng, uniformArray } from '../../src/engine/random.js';
 import '../../src/methods/index.js';
 import { BatchNorm, Params } from '../../src/methods/layers.js';
 import { create, resolve } from '../../src/methods/registry.js';
-import { softContrastiveLoss, type ContrastiveOptions } from '../../src/methods/losses.js';
+import { cosineClassificationLoss, modalityCrossEntropy, softContrastiveLoss, type ContrastiveOptions } from '../../src/methods/losses.js';
 
 await initEngine({ quiet: true });
 
@@ -76,6 +76,25 @@ for (const labelSimilarity of ['binary', 'jaccard'] as const) {
     tf.dispose([y, yu, yv]);
   });
 }
+
+test('cosine classification and modality cross-entropy: value bit-identical, gradients agree (views of different sizes)', () => {
+  const rng = createRng(5);
+  const [nu, nv, C, d] = [20, 13, 6, 16];
+  const yu = tf.tensor2d(labels(rng, nu, C), [nu, C]);
+  const yv = tf.tensor2d(labels(rng, nv, C), [nv, C]);
+  const shapes = [[nu, d], [nv, d], [C, d]];
+  const inputs = shapes.map((s) => uniformArray(rng, s[0]! * s[1]!, -1, 1));
+  const f = (u: tf.Tensor, v: tf.Tensor, z: tf.Tensor) => tf.addN([
+    cosineClassificationLoss(u, v, z, yu, yv),
+    modalityCrossEntropy(tf.slice(u, [0, 0], [-1, 2]), 1),
+    modalityCrossEntropy(tf.slice(v, [0, 3], [-1, 2]), 0),
+  ]) as tf.Scalar;
+  const fused = evaluate(true, f as (...xs: tf.Tensor[]) => tf.Scalar, inputs, shapes);
+  const taped = evaluate(false, f as (...xs: tf.Tensor[]) => tf.Scalar, inputs, shapes);
+  assert.equal(fused.value, taped.value);
+  fused.grads.forEach((g, i) => assert.ok(gap(g, taped.grads[i]!) < 1e-5, `gradient ${i} differs by ${gap(g, taped.grads[i]!)}`));
+  tf.dispose([yu, yv]);
+});
 
 test('batch norm in training mode: fused output bit-identical, gradients agree, running statistics the same', () => {
   const rng = createRng(7);

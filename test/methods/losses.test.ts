@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initEngine, tf } from '../../src/engine/engine.js';
 import { createRng, uniformArray } from '../../src/engine/random.js';
-import { classificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from '../../src/methods/losses.js';
+import { classificationLoss, cosineClassificationLoss, cosineScores, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from '../../src/methods/losses.js';
 
 await initEngine({ quiet: true });
 
@@ -46,6 +46,9 @@ const losses: Record<string, (u: tf.Tensor, v: tf.Tensor) => tf.Scalar> = {
   contrastive: (u, v) => softContrastiveLoss(u, v, tf.tensor2d(L), { ...contrastive, tau: 0.22 }),
   labelSimilarity: (u, v) => labelSimilarityLoss(u, v, tf.tensor2d(L)),
   classification: (u, v) => classificationLoss(cosineScores(u, tf.tensor2d(W)), cosineScores(v, tf.tensor2d(W)), tf.tensor2d(L)),
+  // The same term as one op (its gradient written out), by the features and by the classifiers.
+  cosineClassification: (u, v) => cosineClassificationLoss(u, v, tf.tensor2d(W), tf.tensor2d(L)),
+  cosineClassificationByClassifiers: (u, v) => cosineClassificationLoss(tf.tensor2d(I), tf.tensor2d(T), tf.add(tf.slice(u, [0, 0], [3, 3]), tf.slice(v, [3, 0], [3, 3])), tf.tensor2d(L)),
   modalityCE: (u, v) => tf.add(modalityCrossEntropy(u.slice([0, 0], [-1, 2]), 1), modalityCrossEntropy(v.slice([0, 0], [-1, 2]), 0)) as tf.Scalar,
 };
 
