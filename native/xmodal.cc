@@ -560,6 +560,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
   out.Set("core", Napi::String::New(env, core ? core : "unknown"));
   out.Set("threads", Napi::Number::New(env, double(WorkerPool::Instance().Limit())));
   out.Set("blasThreads", Napi::Number::New(env, openblas_get_num_threads()));
+  out.Set("wideThinProducts", Napi::Number::New(env, double(thin::wideCalls.load())));
   return out;
 }
 
@@ -612,6 +613,14 @@ Napi::Value SetThinKernels(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, thinKernels.exchange(info[0].As<Napi::Boolean>().Value()));
 }
 
+// setWideThinKernels(enabled): the forward thin product through its AVX-512 kernel where the processor has one
+// (default), or the packed AVX2 kernel as before; same bits either way. Returns the previous setting.
+Napi::Value SetWideThinKernels(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsBoolean()) return Fail(env, "setWideThinKernels(enabled: boolean)"), env.Undefined();
+  return Napi::Boolean::New(env, thin::wideForward.exchange(info[0].As<Napi::Boolean>().Value()));
+}
+
 // setBlasSplit(enabled): xmodal's pool shares large products between cores (OpenBLAS single-threaded), or OpenBLAS
 // threads them itself (as many threads as the pool has cores); returns the previous setting.
 Napi::Value SetBlasSplit(const Napi::CallbackInfo &info) {
@@ -626,6 +635,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (blasSplit.load()) openblas_set_num_threads(1);
   exports.Set("setBlasSplit", Napi::Function::New(env, SetBlasSplit));
   exports.Set("setThinKernels", Napi::Function::New(env, SetThinKernels));
+  exports.Set("setWideThinKernels", Napi::Function::New(env, SetWideThinKernels));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("adam", Napi::Function::New(env, Adam));

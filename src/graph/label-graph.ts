@@ -2,6 +2,7 @@
 // P-GNN: a fixed adjacency from training-label co-occurrence. I-GNN: a fixed part from label-embedding
 // similarity, to which the model adds a learned part (src/methods/dagnn.ts).
 import * as tf from '@tensorflow/tfjs';
+import { fusedGradients, rowNorms } from '../engine/ops.js';
 
 export interface Cooccurrence {
   /** C x C counts; as the official generator does, the diagonal is counted twice (adj[i][i] = 2 nums[i]). */
@@ -92,4 +93,54 @@ export function embeddingAdjacency(embeddings: Float32Array | Float64Array, C: n
     }
   }
   return out;
+}
+
+/** One head's cosine matrix of the label vectors scaled by w: norm(X w) norm(X w)^T (F.normalize's 1e-12 clamp). */
+function headCosine(inputs: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const scaled = tf.mul(inputs, w);
+  const weighted = tf.div(scaled, tf.maximum(rowNorms(scaled), 1e-12));
+  return tf.matMul(weighted, weighted, false, true);
+}
+
+/**
+ * I-GNN's learned similarity S = mean over the k heads of headCosine (methods.md 4.2). With fused gradients
+ * (engine/ops.ts) one differentiable op instead of some 250 taped kernels of tiny tensors: the forward pass is the
+ * same arithmetic in the same order. Gradient, per head with Y = X w, N = max(|Y|, 1e-12), Yn = Y / N:
+ *   dYn = (dS + dS^T) Yn / k,  dY = (dYn - Yn <Yn, dYn>) / N (no projection where N is clamped),
+ *   dX += dY w,  dw = sum over rows of dY X.
+ */
+export function headSimilarity(inputs: tf.Tensor, headWeights: tf.Tensor[]): tf.Tensor {
+  const k = headWeights.length;
+  if (!fusedGradients()) return tf.div(tf.addN(headWeights.map((w) => headCosine(inputs, w))), k);
+  const op = tf.customGrad((...args) => {
+    const [x, ...ws] = args.slice(0, k + 1) as tf.Tensor[];
+    const save = args[k + 1] as unknown as tf.GradSaveFunc;
+    const scaled = ws.map((w) => tf.mul(x as tf.Tensor, w));
+    const norms = scaled.map((y) => tf.maximum(rowNorms(y), 1e-12));
+    const unit = scaled.map((y, h) => tf.div(y, norms[h] as tf.Tensor));
+    save([x as tf.Tensor, ...ws, ...unit, ...norms]);
+    return {
+      value: tf.div(tf.addN(unit.map((yn) => tf.matMul(yn, yn, false, true))), k),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, ...rest] = saved as [tf.Tensor, ...tf.Tensor[]];
+        const sw = rest.slice(0, k);
+        const sunit = rest.slice(k, 2 * k);
+        const snorm = rest.slice(2 * k);
+        const sym = tf.div(tf.add(dy, tf.transpose(dy)), k);
+        const dws: tf.Tensor[] = [];
+        const dxs: tf.Tensor[] = [];
+        for (let h = 0; h < k; h++) {
+          const yn = sunit[h] as tf.Tensor;
+          const n = snorm[h] as tf.Tensor;
+          const dYn = tf.matMul(sym, yn);
+          const free = tf.cast(tf.greater(n, 1e-12), 'float32');
+          const dY = tf.div(tf.sub(dYn, tf.mul(yn, tf.mul(tf.sum(tf.mul(yn, dYn), 1, true), free))), n);
+          dxs.push(tf.mul(dY, sw[h] as tf.Tensor));
+          dws.push(tf.sum(tf.mul(dY, sx), 0));
+        }
+        return [tf.addN(dxs), ...dws];
+      },
+    };
+  });
+  return op(inputs, ...headWeights) as tf.Tensor;
 }

@@ -12,10 +12,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { fusedGradients, rowNorms } from '../engine/ops.js';
 import { adversarialHead, discriminate, type AdversarialHead } from './adversarial.js';
 import { pairedViews } from './pairs.js';
-import { cooccurrence, embeddingAdjacency, genA, genAdj, genAdjTensor } from '../graph/label-graph.js';
+import { cooccurrence, embeddingAdjacency, genA, genAdj, genAdjTensor, headSimilarity } from '../graph/label-graph.js';
 import { applyLinear, BatchNorm, linear, type Linear, type Params } from './layers.js';
 import { cosineClassificationLoss, labelSimilarityLoss, modalityCrossEntropy, softContrastiveLoss } from './losses.js';
 import type { Batch, LossTerms, MethodContext, MethodFactory, TrainingDefaults } from './method.js';
@@ -225,59 +224,11 @@ function learnedAdjacency(p: Params, o: DagnnOptions, initial: Float32Array, inp
   const headWeights = Array.from({ length: o.heads }, (_, k) => p.uniform(`W_${k}`, [inputs.shape[1] as number], 0.3, 0.6));
   Object.assign(artifacts, { graph: 'ignn: label-vector similarity A0 plus a learned part', A0: Array.from(A0) });
   return () => {
-    const S = fusedGradients() ? headSimilarity(inputs, headWeights) : tf.div(tf.addN(headWeights.map((w) => headCosine(inputs, w))), headWeights.length);
+    const S = headSimilarity(inputs, headWeights);
     // Entries below the threshold are cut (zero value and gradient); the mask itself is not differentiated.
     const mask = tf.tensor(Float32Array.from(S.dataSync(), (v) => (v < o.threshold ? 0 : 1)), S.shape);
     return genAdjTensor(tf.add(tf.mul(a0, o.lambda), tf.mul(tf.mul(S, mask), 1 - o.lambda)));
   };
-}
-
-/** One head's cosine matrix of the label vectors scaled by w: norm(X w) norm(X w)^T (F.normalize's 1e-12 clamp). */
-function headCosine(inputs: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  const scaled = tf.mul(inputs, w);
-  const weighted = tf.div(scaled, tf.maximum(rowNorms(scaled), 1e-12));
-  return tf.matMul(weighted, weighted, false, true);
-}
-
-/**
- * S = mean over heads of headCosine as one differentiable op (some 250 taped kernels of tiny tensors otherwise).
- * Forward: the same arithmetic in the same order. Gradient, per head with Y = X w, N = max(|Y|, 1e-12), Yn = Y / N:
- *   dYn = (dS + dS^T) Yn / k,  dY = (dYn - Yn <Yn, dYn>) / N (no projection where N is clamped),
- *   dX += dY w,  dw = sum over rows of dY X.
- */
-function headSimilarity(inputs: tf.Tensor, headWeights: tf.Tensor[]): tf.Tensor {
-  const k = headWeights.length;
-  const op = tf.customGrad((...args) => {
-    const [x, ...ws] = args.slice(0, k + 1) as tf.Tensor[];
-    const save = args[k + 1] as unknown as tf.GradSaveFunc;
-    const scaled = ws.map((w) => tf.mul(x as tf.Tensor, w));
-    const norms = scaled.map((y) => tf.maximum(rowNorms(y), 1e-12));
-    const unit = scaled.map((y, h) => tf.div(y, norms[h] as tf.Tensor));
-    save([x as tf.Tensor, ...ws, ...unit, ...norms]);
-    return {
-      value: tf.div(tf.addN(unit.map((yn) => tf.matMul(yn, yn, false, true))), k),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, ...rest] = saved as [tf.Tensor, ...tf.Tensor[]];
-        const sw = rest.slice(0, k);
-        const sunit = rest.slice(k, 2 * k);
-        const snorm = rest.slice(2 * k);
-        const sym = tf.div(tf.add(dy, tf.transpose(dy)), k);
-        const dws: tf.Tensor[] = [];
-        const dxs: tf.Tensor[] = [];
-        for (let h = 0; h < k; h++) {
-          const yn = sunit[h] as tf.Tensor;
-          const n = snorm[h] as tf.Tensor;
-          const dYn = tf.matMul(sym, yn);
-          const free = tf.cast(tf.greater(n, 1e-12), 'float32');
-          const dY = tf.div(tf.sub(dYn, tf.mul(yn, tf.mul(tf.sum(tf.mul(yn, dYn), 1, true), free))), n);
-          dxs.push(tf.mul(dY, sw[h] as tf.Tensor));
-          dws.push(tf.sum(tf.mul(dY, sx), 0));
-        }
-        return [tf.addN(dxs), ...dws];
-      },
-    };
-  });
-  return op(inputs, ...headWeights) as tf.Tensor;
 }
 
 const baseOptions: DagnnOptions = {

@@ -107,6 +107,24 @@ test('the thin kernels are what computes those products, and they can be switche
   }
 });
 
+test('the forward thin product gives the same bits through its AVX-512 kernel as through the packed one', { skip: !kernels && status.reason }, (t) => {
+  const before = kernels!.info().wideThinProducts;
+  const forward = [...thinProducts.filter((p) => !p.transA && !p.transB), { transA: false, transB: false, M: 7, N: 1040, K: 5120, pad: 1, alpha: 1, beta: 0 }];
+  const wide = forward.map((p, i) => checkProduct(200 + i, p).C);
+  if (kernels!.info().wideThinProducts === before) {
+    t.skip('this processor has no AVX-512: the packed kernel is the only one');
+    return;
+  }
+  assert.equal(kernels!.info().wideThinProducts - before, forward.length);
+  assert.equal(kernels!.setWideThinKernels(false), true);
+  try {
+    forward.forEach((p, i) => assert.deepStrictEqual(checkProduct(200 + i, p).C, wide[i], JSON.stringify(p)));
+    assert.equal(kernels!.info().wideThinProducts - before, forward.length, 'the switch did not turn the kernel off');
+  } finally {
+    kernels!.setWideThinKernels(true);
+  }
+});
+
 test('large products split over the addon\'s threads, or threaded by OpenBLAS, match the reference', { skip: !kernels && status.reason }, () => {
   const products: Product[] = [
     { transA: false, transB: false, M: 100, N: 517, K: 300, pad: 1, alpha: 1, beta: 0 },
