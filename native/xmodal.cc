@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "batch_norm.h"
 #include "thin_gemm.h"
 #include "scan_i8.h"
 #include "rank.h"
@@ -606,6 +607,50 @@ Napi::Value SumRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// batchNormForward(x, rows, cols, gamma, beta, eps, y, mean, variance, xhat, invStd): native/batch_norm.h.
+Napi::Value BatchNormForward(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 11) return Fail(env, "batchNormForward takes 11 arguments"), env.Undefined();
+  Napi::Float32Array X, G, B, Y, M, V, H, S;
+  int64_t rows, cols;
+  double eps;
+  if (!GetF32(info, 0, "x", &X) || !GetInt(info, 1, "rows", &rows) || !GetInt(info, 2, "cols", &cols) ||
+      !GetF32(info, 3, "gamma", &G) || !GetF32(info, 4, "beta", &B) || !GetNum(info, 5, "eps", &eps) ||
+      !GetF32(info, 6, "y", &Y) || !GetF32(info, 7, "mean", &M) || !GetF32(info, 8, "variance", &V) ||
+      !GetF32(info, 9, "xhat", &H) || !GetF32(info, 10, "invStd", &S)) {
+    return env.Undefined();
+  }
+  const uint64_t size = uint64_t(rows) * uint64_t(cols);
+  if (rows < 1 || cols < 0 || X.ElementLength() < size || Y.ElementLength() < size || H.ElementLength() < size ||
+      G.ElementLength() < uint64_t(cols) || B.ElementLength() < uint64_t(cols) || M.ElementLength() < uint64_t(cols) ||
+      V.ElementLength() < uint64_t(cols) || S.ElementLength() < uint64_t(cols)) {
+    return Fail(env, "batchNormForward: buffers too small for rows x cols (rows >= 1)"), env.Undefined();
+  }
+  bn::Forward(X.Data(), rows, cols, G.Data(), B.Data(), float(eps), Y.Data(), M.Data(), V.Data(), H.Data(), S.Data());
+  return env.Undefined();
+}
+
+// batchNormBackward(dy, xhat, invStd, gamma, rows, cols, dx, dgamma, dbeta): native/batch_norm.h.
+Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 9) return Fail(env, "batchNormBackward takes 9 arguments"), env.Undefined();
+  Napi::Float32Array DY, H, S, G, DX, DG, DB;
+  int64_t rows, cols;
+  if (!GetF32(info, 0, "dy", &DY) || !GetF32(info, 1, "xhat", &H) || !GetF32(info, 2, "invStd", &S) ||
+      !GetF32(info, 3, "gamma", &G) || !GetInt(info, 4, "rows", &rows) || !GetInt(info, 5, "cols", &cols) ||
+      !GetF32(info, 6, "dx", &DX) || !GetF32(info, 7, "dgamma", &DG) || !GetF32(info, 8, "dbeta", &DB)) {
+    return env.Undefined();
+  }
+  const uint64_t size = uint64_t(rows) * uint64_t(cols);
+  if (rows < 1 || cols < 0 || DY.ElementLength() < size || H.ElementLength() < size || DX.ElementLength() < size ||
+      S.ElementLength() < uint64_t(cols) || G.ElementLength() < uint64_t(cols) || DG.ElementLength() < uint64_t(cols) ||
+      DB.ElementLength() < uint64_t(cols)) {
+    return Fail(env, "batchNormBackward: buffers too small for rows x cols (rows >= 1)"), env.Undefined();
+  }
+  bn::Backward(DY.Data(), H.Data(), S.Data(), G.Data(), rows, cols, DX.Data(), DG.Data(), DB.Data());
+  return env.Undefined();
+}
+
 // setThinKernels(enabled): turns the thin-product kernels on or off; returns the previous setting.
 Napi::Value SetThinKernels(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -637,6 +682,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThinKernels", Napi::Function::New(env, SetThinKernels));
   exports.Set("setWideThinKernels", Napi::Function::New(env, SetWideThinKernels));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
+  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("adam", Napi::Function::New(env, Adam));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync));

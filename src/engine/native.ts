@@ -45,6 +45,15 @@ export interface NativeKernels {
   /** out[j] = (sum of column j over the rows, in row order) / divisor, for a row-major rows x cols matrix. */
   sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, divisor: number): void;
   /**
+   * Training-mode batch norm over the rows of a rows x cols matrix (native/batch_norm.h): writes y, the column mean
+   * and biased variance, xhat and 1 / sqrt(variance + eps); the bits of tf.moments and the affine op by op.
+   */
+  batchNormForward(x: Float32Array, rows: number, cols: number, gamma: Float32Array, beta: Float32Array, eps: number,
+    y: Float32Array, mean: Float32Array, variance: Float32Array, xhat: Float32Array, invStd: Float32Array): void;
+  /** Its gradient: dx, dgamma = sum(dy xhat), dbeta = sum(dy). */
+  batchNormBackward(dy: Float32Array, xhat: Float32Array, invStd: Float32Array, gamma: Float32Array, rows: number, cols: number,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /**
    * threads: what the addon's parallel loops and products use; blasThreads: OpenBLAS's own (1 while it is split);
    * wideThinProducts: forward thin products computed by the AVX-512 kernel so far.
    */

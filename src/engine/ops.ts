@@ -1,5 +1,6 @@
 // Ops the methods need that tfjs lacks or cannot differentiate on wasm.
 import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM, BATCH_NORM_GRAD, nativeBatchNorm } from './batchnorm-kernel.js';
 
 /**
  * Gradient reversal (Ganin & Lempitsky): identity forward, gradient times -lambda backward. It turns one
@@ -120,18 +121,31 @@ export function fusedGradients(): boolean {
  * `stats` receives the batch mean and variance (kept: the caller disposes them) for the running statistics.
  */
 export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, stats?: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {
+  // With the addon (a float32 matrix of at least one row): one native pass each way (engine/batchnorm-kernel.ts).
+  const native = nativeBatchNorm() && x.rank === 2 && x.shape[0]! > 0 && x.dtype === 'float32';
   const op = tf.customGrad((...args) => {
     const [input, g, b] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
     const save = args[3] as unknown as tf.GradSaveFunc;
-    const { mean, variance } = tf.moments(input, 0);
-    const invStd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(input, mean), invStd);
+    let y: tf.Tensor;
+    let mean: tf.Tensor;
+    let variance: tf.Tensor;
+    let xhat: tf.Tensor;
+    let invStd: tf.Tensor;
+    if (native) {
+      [y, mean, variance, xhat, invStd] = tf.engine().runKernel(BATCH_NORM, { x: input, gamma: g, beta: b }, { eps }) as tf.Tensor[] as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    } else {
+      ({ mean, variance } = tf.moments(input, 0));
+      invStd = tf.rsqrt(tf.add(variance, eps));
+      xhat = tf.mul(tf.sub(input, mean), invStd);
+      y = tf.add(tf.mul(xhat, g), b);
+    }
     if (stats) stats(tf.keep(mean), tf.keep(variance));
     save([xhat, invStd, g]);
     return {
-      value: tf.add(tf.mul(xhat, g), b),
+      value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xh, inv, gm] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        if (native) return tf.engine().runKernel(BATCH_NORM_GRAD, { dy, xhat: xh, invStd: inv, gamma: gm }, {}) as tf.Tensor[];
         const dxhat = tf.mul(dy, gm);
         const dx = tf.mul(tf.sub(tf.sub(dxhat, tf.mean(dxhat, 0)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), 0))), inv);
         return [dx, tf.sum(tf.mul(dy, xh), 0), tf.sum(dy, 0)];

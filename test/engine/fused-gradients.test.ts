@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initEngine, tf } from '../../src/engine/engine.js';
+import { nativeBatchNormCalls } from '../../src/engine/batchnorm-kernel.js';
+import { nativeKernels } from '../../src/engine/engine.js';
 import { batchNormTraining, setFusedGradients } from '../../src/engine/ops.js';
 import { createRng, uniformArray } from '../../src/engine/random.js';
 import '../../src/methods/index.js';
@@ -103,7 +105,10 @@ test('batch norm in training mode: fused output bit-identical, gradients agree, 
   const weights = tf.tensor2d(uniformArray(rng, n * d, -1, 1), [n, d]);
   const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.square(batchNormOf(x, g, b)), weights)) as tf.Scalar;
   let batchNormOf = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormTraining(x, g, b, 1e-5);
+  const calls = nativeBatchNormCalls();
   const fused = evaluate(true, f as (...xs: tf.Tensor[]) => tf.Scalar, inputs, [[n, d], [d], [d]]);
+  // With the addon, the forward and backward passes were its kernels (native/batch_norm.h).
+  if (nativeKernels()) assert.equal(nativeBatchNormCalls() - calls, 2);
   // The op-by-op form: tf.moments and the affine written out (what BatchNorm does with the switch off).
   batchNormOf = (x, g, b) => {
     const { mean, variance } = tf.moments(x, 0);
