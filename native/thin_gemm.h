@@ -9,6 +9,9 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <cstdint>
 #include <vector>
 
@@ -26,9 +29,10 @@
 
 namespace thin {
 
-// Whether the forward product uses the AVX-512 kernel where the processor has it (a switch for comparisons).
-inline std::atomic<bool> wideForward{true};
-// Forward products the AVX-512 kernel has computed (lets tests see it run).
+// Whether the forward product and the weight gradient use their AVX-512 kernels where the processor has them (a
+// switch for comparisons; the bits are the same either way).
+inline std::atomic<bool> wideKernels{true};
+// Products the AVX-512 kernels have computed (lets tests see them run).
 inline std::atomic<uint64_t> wideCalls{0};
 
 // The largest small side that pays: beyond 12 rows the forward and input-gradient products need a second register
@@ -133,7 +137,7 @@ void ProductColumns(int64_t M, int64_t K, const float *at, const float *B, int64
 // element the sum runs over k in the same order, with the same fused multiply-adds, as ProductColumns: same bits.
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
-#define THIN_WIDE __attribute__((target("avx512f"), optimize("fp-contract=fast")))
+#define THIN_WIDE __attribute__((target("avx512f,fma"), optimize("fp-contract=fast")))
 
 inline bool HasAvx512() {
   static const bool ok = __builtin_cpu_supports("avx512f");
@@ -184,6 +188,55 @@ THIN_WIDE void ProductColumnsWide(int64_t M, int64_t K, const float *at, const f
       }
     }
   }
+}
+
+// OuterRows (the rank-K weight gradient) with 64 columns per step in zmm registers, for output rows [m0, m1). Each
+// element is summed over k in order with fused multiply-adds, as OuterRows does, so the bits are the same. With
+// `stream`, rows whose start is 64-byte aligned are written with non-temporal stores: a large gradient is not read
+// again until the optimiser's pass, and a normal store would first fetch every line it overwrites.
+THIN_WIDE void OuterRowsWide(int64_t N, int64_t K, const float *ap, const float *B, int64_t ldb, float *C, int64_t ldc,
+                             int64_t m0, int64_t m1, bool stream) {
+  for (int64_t m = m0; m < m1; m += 2) {
+    const bool pair = m + 1 < m1;
+    const float *a0 = ap + m * K;
+    const float *a1 = pair ? a0 + K : a0;
+    float *c0 = C + m * ldc;
+    float *c1 = pair ? c0 + ldc : c0;
+    const bool nt0 = stream && (reinterpret_cast<uintptr_t>(c0) & 63) == 0;
+    const bool nt1 = stream && (reinterpret_cast<uintptr_t>(c1) & 63) == 0;
+    int64_t j = 0;
+    for (; j + 64 <= N; j += 64) {
+      v16 s0[4] = {}, s1[4] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const float *b = B + k * ldb + j;
+        for (int q = 0; q < 4; ++q) {
+          const v16 x = *reinterpret_cast<const v16u *>(b + q * 16);
+          s0[q] += a0[k] * x;
+          s1[q] += a1[k] * x;
+        }
+      }
+      for (int q = 0; q < 4; ++q) {
+        if (nt0) _mm512_stream_ps(c0 + j + q * 16, reinterpret_cast<__m512>(s0[q]));
+        else *reinterpret_cast<v16u *>(c0 + j + q * 16) = s0[q];
+      }
+      if (pair)
+        for (int q = 0; q < 4; ++q) {
+          if (nt1) _mm512_stream_ps(c1 + j + q * 16, reinterpret_cast<__m512>(s1[q]));
+          else *reinterpret_cast<v16u *>(c1 + j + q * 16) = s1[q];
+        }
+    }
+    for (; j < N; ++j) {
+      float s0 = 0, s1 = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        s0 += a0[k] * B[k * ldb + j];
+        s1 += a1[k] * B[k * ldb + j];
+      }
+      c0[j] = s0;
+      if (pair) c1[j] = s1;
+    }
+  }
+  // Streaming stores are weakly ordered: drain them before the pool reports this range done.
+  if (stream) _mm_sfence();
 }
 #endif
 
@@ -295,7 +348,7 @@ inline bool Gemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float 
     std::vector<float> at(static_cast<size_t>(M * K));
     CopyTransposed(A, M, K, lda, at.data());
 #if defined(__x86_64__)
-    if (HasAvx512() && wideForward.load(std::memory_order_relaxed)) {
+    if (HasAvx512() && wideKernels.load(std::memory_order_relaxed)) {
       const int64_t wide = N / 16;
       ParallelRanges(static_cast<size_t>(wide), static_cast<size_t>(std::max<int64_t>(1, 2048 / K)),
                      [&](size_t first, size_t last) {
@@ -334,6 +387,19 @@ inline bool Gemm(bool tA, bool tB, int64_t M, int64_t N, int64_t K, const float 
     std::vector<float> padded(static_cast<size_t>(std::max<int64_t>(1, K * stride)));
     CopyRows(B, K, N, ldb, padded.data(), stride);
     const int64_t pairs = (M + 1) / 2;
+#if defined(__x86_64__)
+    if (HasAvx512() && wideKernels.load(std::memory_order_relaxed)) {
+      // Outputs of 1 MB and more go around the cache (see OuterRowsWide).
+      const bool stream = M * N >= (1 << 18);
+      ParallelRanges(static_cast<size_t>(pairs), static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, N))),
+                     [&](size_t first, size_t last) {
+                       OuterRowsWide(N, K, ap.data(), padded.data(), stride, C, ldc, static_cast<int64_t>(first) * 2,
+                                     std::min<int64_t>(M, static_cast<int64_t>(last) * 2), stream);
+                     });
+      wideCalls.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+#endif
     ParallelRanges(static_cast<size_t>(pairs), static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, N))),
                    [&](size_t first, size_t last) {
                      OuterRows(N, K, ap.data(), padded.data(), stride, C, ldc, static_cast<int64_t>(first) * 2,

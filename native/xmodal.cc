@@ -658,12 +658,13 @@ Napi::Value SetThinKernels(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, thinKernels.exchange(info[0].As<Napi::Boolean>().Value()));
 }
 
-// setWideThinKernels(enabled): the forward thin product through its AVX-512 kernel where the processor has one
-// (default), or the packed AVX2 kernel as before; same bits either way. Returns the previous setting.
+// setWideThinKernels(enabled): the forward thin product and the rank-K weight gradient through their AVX-512 kernels
+// where the processor has them (default), or the AVX2 kernels as before; same bits either way. Returns the previous
+// setting.
 Napi::Value SetWideThinKernels(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsBoolean()) return Fail(env, "setWideThinKernels(enabled: boolean)"), env.Undefined();
-  return Napi::Boolean::New(env, thin::wideForward.exchange(info[0].As<Napi::Boolean>().Value()));
+  return Napi::Boolean::New(env, thin::wideKernels.exchange(info[0].As<Napi::Boolean>().Value()));
 }
 
 // setBlasSplit(enabled): xmodal's pool shares large products between cores (OpenBLAS single-threaded), or OpenBLAS

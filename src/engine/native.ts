@@ -55,14 +55,14 @@ export interface NativeKernels {
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /**
    * threads: what the addon's parallel loops and products use; blasThreads: OpenBLAS's own (1 while it is split);
-   * wideThinProducts: forward thin products computed by the AVX-512 kernel so far.
+   * wideThinProducts: thin products computed by the AVX-512 kernels so far.
    */
   info(): { core: string; threads: number; blasThreads: number; wideThinProducts: number };
   /** Threads the addon may use, 1 to its pool's size (XMODAL_THREADS or the core count). */
   setThreads(threads: number): void;
   /** Products with a small side (native/thin_gemm.h) through xmodal's kernels (default) or OpenBLAS; returns the previous setting. */
   setThinKernels(enabled: boolean): boolean;
-  /** The forward thin product through its AVX-512 kernel where the processor has one (default; same bits); returns the previous setting. */
+  /** The forward thin product and weight gradient through their AVX-512 kernels where the processor has them (default; same bits); returns the previous setting. */
   setWideThinKernels(enabled: boolean): boolean;
   /** Large products split over the addon's threads (default) or threaded by OpenBLAS; returns the previous setting. */
   setBlasSplit(enabled: boolean): boolean;

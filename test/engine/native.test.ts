@@ -107,9 +107,11 @@ test('the thin kernels are what computes those products, and they can be switche
   }
 });
 
-test('the forward thin product gives the same bits through its AVX-512 kernel as through the packed one', { skip: !kernels && status.reason }, (t) => {
+test('the forward thin product and the weight gradient give the same bits through their AVX-512 kernels as through the AVX2 ones', { skip: !kernels && status.reason }, (t) => {
   const before = kernels!.info().wideThinProducts;
-  const forward = [...thinProducts.filter((p) => !p.transA && !p.transB), { transA: false, transB: false, M: 7, N: 1040, K: 5120, pad: 1, alpha: 1, beta: 0 }];
+  // Forward products, and weight gradients (A^T B) with a 1 MB output among them (written around the cache).
+  const forward = [...thinProducts.filter((p) => !p.transB && !(p.transA && p.K === 0)), { transA: false, transB: false, M: 7, N: 1040, K: 5120, pad: 1, alpha: 1, beta: 0 },
+    { transA: true, transB: false, M: 515, N: 1030, K: 10, pad: 0, alpha: 1, beta: 0 }];
   const wide = forward.map((p, i) => checkProduct(200 + i, p).C);
   if (kernels!.info().wideThinProducts === before) {
     t.skip('this processor has no AVX-512: the packed kernel is the only one');
