@@ -130,6 +130,20 @@ void ProductColumns(int64_t M, int64_t K, const float *at, const float *B, int64
   }
 }
 
+// The columns [j, N) of the two output rows of OuterRows / OuterRowsWide past their last full register step.
+THIN_INLINE void OuterTail(int64_t j, int64_t N, int64_t K, const float *a0, const float *a1, const float *B, int64_t ldb,
+                           float *c0, float *c1, bool pair) {
+  for (; j < N; ++j) {
+    float s0 = 0, s1 = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      s0 += a0[k] * B[k * ldb + j];
+      s1 += a1[k] * B[k * ldb + j];
+    }
+    c0[j] = s0;
+    if (pair) c1[j] = s1;
+  }
+}
+
 #if defined(__x86_64__)
 // With AVX-512 the forward product reads B in place: a 16-column tile is exactly one cache line of a row, so no line
 // is read twice and the packed copy above (which cost as much as the arithmetic) is not needed. Each tile's rows are
@@ -225,15 +239,7 @@ THIN_WIDE void OuterRowsWide(int64_t N, int64_t K, const float *ap, const float 
           else *reinterpret_cast<v16u *>(c1 + j + q * 16) = s1[q];
         }
     }
-    for (; j < N; ++j) {
-      float s0 = 0, s1 = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        s0 += a0[k] * B[k * ldb + j];
-        s1 += a1[k] * B[k * ldb + j];
-      }
-      c0[j] = s0;
-      if (pair) c1[j] = s1;
-    }
+    OuterTail(j, N, K, a0, a1, B, ldb, c0, c1, pair);
   }
   // Streaming stores are weakly ordered: drain them before the pool reports this range done.
   if (stream) _mm_sfence();
@@ -326,15 +332,7 @@ void OuterRows(int64_t N, int64_t K, const float *ap, const float *B, int64_t ld
       if (pair)
         for (int q = 0; q < 4; ++q) THIN_STORE(c1 + j + q * 8, s1[q]);
     }
-    for (; j < N; ++j) {
-      float s0 = 0, s1 = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        s0 += a0[k] * B[k * ldb + j];
-        s1 += a1[k] * B[k * ldb + j];
-      }
-      c0[j] = s0;
-      if (pair) c1[j] = s1;
-    }
+    OuterTail(j, N, K, a0, a1, B, ldb, c0, c1, pair);
   }
 }
 
