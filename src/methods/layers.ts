@@ -95,6 +95,9 @@ export class BatchNorm {
 
   /** Running statistics after this step's calls so far, assigned after the optimiser step (undefined: none yet). */
   private next: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+  /** Batch statistics of this step's calls, folded in at commit (the fused path: off the gradient tape). */
+  private queued: Array<{ n: number; mean: tf.Tensor; variance: tf.Tensor }> = [];
+  private scheduled = false;
 
   /** False: training-mode calls leave the running statistics alone unless a call asks otherwise. */
   trackStatistics = true;
@@ -105,23 +108,28 @@ export class BatchNorm {
     if (fusedGradients()) {
       let batch: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
       const y = batchNormTraining(x, this.gamma, this.beta, this.eps, (mean, variance) => (batch = { mean, variance }));
-      if (batch) {
-        if (track) this.fold(x.shape[0] as number, batch.mean, batch.variance);
+      if (batch && track) {
+        this.queued.push({ n: x.shape[0] as number, ...batch });
+        this.schedule();
+      } else if (batch) {
         tf.dispose([batch.mean, batch.variance]);
       }
       return y;
     }
     const { mean, variance } = tf.moments(x, 0);
-    if (track) this.fold(x.shape[0] as number, mean, variance);
+    if (track) {
+      this.fold(x.shape[0] as number, mean, variance);
+      this.schedule();
+    }
     // Written out rather than tf.batchNorm, whose gradient tiles its operands (3 ms per call on wasm).
     return normalizeAffine(x, mean, variance, this.eps, this.gamma, this.beta);
   }
 
-  /** Folds a batch's statistics into the running ones of this step (committed after the optimiser step). */
+  /** Folds a batch's statistics into the running ones of this step. */
   private fold(n: number, mean: tf.Tensor, variance: tf.Tensor): void {
     // PyTorch updates the running statistics at every training-mode call, so a layer called twice in a step (aeir
     // encodes source, then target) folds in both batches: each update starts from the previous one's result.
-    // Running variance is unbiased, as in PyTorch. Applied after the optimiser step, so the tape never sees it.
+    // Running variance is unbiased, as in PyTorch. Assigned after the optimiser step.
     const m = this.momentum;
     const previous = this.next ?? { mean: this.runningMean, variance: this.runningVar };
     const next = tf.tidy(() => ({
@@ -129,11 +137,21 @@ export class BatchNorm {
       variance: tf.keep(tf.add(tf.mul(previous.variance, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1)))),
     }));
     if (this.next) tf.dispose([this.next.mean, this.next.variance]);
-    else this.p.defer(() => this.commit());
     this.next = next;
   }
 
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.p.defer(() => this.commit());
+  }
+
   private commit(): void {
+    this.scheduled = false;
+    for (const { n, mean, variance } of this.queued.splice(0)) {
+      this.fold(n, mean, variance);
+      tf.dispose([mean, variance]);
+    }
     if (!this.next) return;
     this.runningMean.assign(this.next.mean);
     this.runningVar.assign(this.next.variance);
