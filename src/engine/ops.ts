@@ -95,10 +95,11 @@ export function rowNorms(x: tf.Tensor, keepDims = true): tf.Tensor {
   return tf.sqrt(tf.sum(tf.square(x), 1, keepDims));
 }
 
-// Hand-derived gradients for the blocks a training step runs most (training-mode batch norm, the contrastive
-// loss): tfjs differentiates them op by op, dozens of wasm kernels each with their own tape entries, which on a
-// Wikipedia-shape step cost more than the arithmetic. Off, the methods take the op-by-op path as before (the bench
-// alternates both); results agree to float32 rounding (test/engine/fused-gradients.test.ts).
+// Hand-derived gradients for the blocks a training step runs most (training-mode batch norm here; the contrastive,
+// classification and cross-entropy losses in methods/losses.ts; I-GNN's similarity in graph/label-graph.ts): tfjs
+// differentiates them op by op, dozens of wasm kernels each with their own tape entries, which on a Wikipedia-shape
+// step cost more than the arithmetic (docs/engine.md#fused-gradients). Off, the methods take the op-by-op path as
+// before (`npm run bench -- full-run` runs both); results agree to float32 rounding (test/engine/fused-gradients.test.ts).
 let fused = true;
 
 /** Whether the methods use the hand-derived gradients (default) or tfjs's op-by-op ones; returns the previous setting. */
