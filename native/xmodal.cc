@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "activation.h"
 #include "batch_norm.h"
 #include "thin_gemm.h"
 #include "scan_i8.h"
@@ -607,6 +608,32 @@ Napi::Value SumRows(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// activation(kind, x, dy, alpha, out): native/activation.h. kind 0: out = LeakyRelu(x) (dy ignored); 1: LeakyRelu's
+// gradient; 2: Relu's gradient. x, out (and dy for the gradients) have the same length.
+Napi::Value Activation(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) return Fail(env, "activation takes 5 arguments"), env.Undefined();
+  Napi::Float32Array X, D, O;
+  int64_t kind;
+  double alpha;
+  if (!GetInt(info, 0, "kind", &kind) || !GetF32(info, 1, "x", &X) || !GetF32(info, 2, "dy", &D) ||
+      !GetNum(info, 3, "alpha", &alpha) || !GetF32(info, 4, "out", &O)) {
+    return env.Undefined();
+  }
+  const int64_t n = int64_t(X.ElementLength());
+  if (kind < 0 || kind > 2) return Fail(env, "activation: kind must be 0, 1 or 2"), env.Undefined();
+  if (O.ElementLength() != size_t(n) || (kind > 0 && D.ElementLength() != size_t(n))) {
+    return Fail(env, "activation: x, dy and out must have the same length"), env.Undefined();
+  }
+  const float a = float(alpha);
+  const float *x = X.Data(), *dy = D.Data();
+  float *out = O.Data();
+  if (kind == 0) activation::LeakyRelu(x, n, a, out);
+  else if (kind == 1) activation::LeakyReluGrad(dy, x, n, a, out);
+  else activation::ReluGrad(dy, x, n, out);
+  return env.Undefined();
+}
+
 // batchNormForward(x, rows, cols, gamma, beta, eps, y, mean, variance, xhat, invStd): native/batch_norm.h.
 Napi::Value BatchNormForward(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -683,6 +710,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThinKernels", Napi::Function::New(env, SetThinKernels));
   exports.Set("setWideThinKernels", Napi::Function::New(env, SetWideThinKernels));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("activation", Napi::Function::New(env, Activation));
   exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));

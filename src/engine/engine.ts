@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { installSharedIdentity } from './identity-kernel.js';
+import { installNativeActivations } from './activation-kernels.js';
 import { installNativeBatchNorm } from './batchnorm-kernel.js';
 import { installImageKernels } from './cnn-kernels.js';
 import { installNativeMatMul } from './matmul-kernel.js';
@@ -37,6 +38,7 @@ async function start(quiet: boolean): Promise<EngineInfo> {
     installImageKernels(kernels);
     installNativeColumnReductions(kernels);
     installNativeBatchNorm(kernels);
+    installNativeActivations(kernels);
   } else if (!quiet && !warned) {
     warned = true;
     console.warn(`xmodal: native kernels unavailable (${status.reason}); running on plain wasm, slower but correct`);

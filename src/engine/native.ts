@@ -45,6 +45,11 @@ export interface NativeKernels {
   /** out[j] = (sum of column j over the rows, in row order) / divisor, for a row-major rows x cols matrix. */
   sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, divisor: number): void;
   /**
+   * One element-wise pass (native/activation.h), the bits of the tfjs kernels: kind 0, out = leakyRelu(x, alpha) (dy
+   * unused, pass x); 1, leakyRelu's gradient; 2, relu's gradient.
+   */
+  activation(kind: 0 | 1 | 2, x: Float32Array, dy: Float32Array, alpha: number, out: Float32Array): void;
+  /**
    * Training-mode batch norm over the rows of a rows x cols matrix (native/batch_norm.h): writes y, the column mean
    * and biased variance, xhat and 1 / sqrt(variance + eps); the bits of tf.moments and the affine op by op.
    */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initEngine, tf } from '../../src/engine/engine.js';
+import { nativeActivationCalls, setNativeActivations } from '../../src/engine/activation-kernels.js';
 import { nativeBatchNormCalls } from '../../src/engine/batchnorm-kernel.js';
 import { nativeKernels } from '../../src/engine/engine.js';
 import { batchNormTraining, setFusedGradients } from '../../src/engine/ops.js';
@@ -132,6 +133,46 @@ test('batch norm in training mode: fused output bit-identical, gradients agree, 
     }
   };
   assert.deepStrictEqual(run(true), run(false));
+});
+
+test('leakyRelu and its gradient, and relu\'s gradient, give the stock kernels\' bits through the addon', () => {
+  // Signs at random (what made the stock kernel's branch mispredict), zeros of both signs, a NaN, tiny and huge values.
+  const rng = createRng(9);
+  const n = 4099;
+  const x = uniformArray(rng, n, -1, 1);
+  x.set([0, -0, Number.NaN, 1e-40, -1e-40, 3e38, -3e38, 1, -1], 0);
+  const dy = uniformArray(rng, n, -2, 2);
+  dy.set([-1, -1, 1, -0, 2, -3, 1, 0, -0], 0);
+  const run = (native: boolean) => {
+    const previous = setNativeActivations(native);
+    try {
+      return tf.tidy(() => {
+        const xt = tf.tensor2d(x, [1, n]);
+        const w = tf.tensor2d(dy, [1, n]);
+        // d/dx sum(f(x) w) is f's gradient applied to dy = w.
+        const grad = (f: (t: tf.Tensor) => tf.Tensor) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(xt).dataSync() as Float32Array;
+        return { forward: tf.leakyRelu(xt, 0.2).dataSync() as Float32Array, leaky: grad((t) => tf.leakyRelu(t, 0.2)), relu: grad((t) => tf.relu(t)) };
+      });
+    } finally {
+      setNativeActivations(previous);
+    }
+  };
+  const before = nativeActivationCalls();
+  const native = run(true);
+  // With the addon the forward pass and both gradients went through it (a gradient call runs a forward one too).
+  if (nativeKernels()) assert.equal(nativeActivationCalls() - before, 4);
+  const afterNative = nativeActivationCalls();
+  const stock = run(false);
+  assert.equal(nativeActivationCalls(), afterNative, 'switched off, the native passes still ran');
+  for (const key of ['forward', 'leaky', 'relu'] as const) {
+    const bad = native[key].findIndex((v, i) => !Object.is(v, stock[key][i]));
+    assert.equal(bad, -1, `${key}[${bad}]: ${native[key][bad]} vs ${stock[key][bad]} (x ${x[bad]}, dy ${dy[bad]})`);
+  }
+  // As in tfjs: a NaN input gives NaN forward and through relu's gradient (dy * step(NaN)), but leakyRelu's gradient
+  // takes the not-positive side there (dy alpha); a negative input's relu gradient is dy times zero, signed.
+  assert.ok(Number.isNaN(native.forward[2]!) && Number.isNaN(native.relu[2]!));
+  assert.equal(native.leaky[2], Math.fround(0.2));
+  assert.ok(Object.is(native.relu[4], 0) && Object.is(native.relu[1], -0));
 });
 
 test('control: a gradient with a dropped term is caught', () => {
