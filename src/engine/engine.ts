@@ -8,6 +8,7 @@ import { installNativeBatchNorm } from './batchnorm-kernel.js';
 import { installImageKernels } from './cnn-kernels.js';
 import { installNativeMatMul } from './matmul-kernel.js';
 import { installNativeColumnReductions } from './reduce-kernel.js';
+import { installNativeSimilarity } from './similarity-kernel.js';
 import { loadNative, type NativeKernels, type NativeStatus } from './native.js';
 import { UserError } from '../errors.js';
 
@@ -39,6 +40,7 @@ async function start(quiet: boolean): Promise<EngineInfo> {
     installNativeColumnReductions(kernels);
     installNativeBatchNorm(kernels);
     installNativeActivations(kernels);
+    installNativeSimilarity(kernels);
   } else if (!quiet && !warned) {
     warned = true;
     console.warn(`xmodal: native kernels unavailable (${status.reason}); running on plain wasm, slower but correct`);

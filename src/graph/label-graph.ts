@@ -3,6 +3,7 @@
 // similarity, to which the model adds a learned part (src/methods/dagnn.ts).
 import * as tf from '@tensorflow/tfjs';
 import { fusedGradients, rowNorms } from '../engine/ops.js';
+import { HEAD_SIMILARITY, HEAD_SIMILARITY_GRAD, nativeSimilarity } from '../engine/similarity-kernel.js';
 
 export interface Cooccurrence {
   /** C x C counts; as the official generator does, the diagonal is counted twice (adj[i][i] = 2 nums[i]). */
@@ -112,6 +113,7 @@ function headCosine(inputs: tf.Tensor, w: tf.Tensor): tf.Tensor {
 export function headSimilarity(inputs: tf.Tensor, headWeights: tf.Tensor[]): tf.Tensor {
   const k = headWeights.length;
   if (!fusedGradients()) return tf.div(tf.addN(headWeights.map((w) => headCosine(inputs, w))), k);
+  if (nativeSimilarity() && inputs.rank === 2 && inputs.dtype === 'float32') return similarityKernels(inputs, headWeights);
   const op = tf.customGrad((...args) => {
     const [x, ...ws] = args.slice(0, k + 1) as tf.Tensor[];
     const save = args[k + 1] as unknown as tf.GradSaveFunc;
@@ -139,6 +141,26 @@ export function headSimilarity(inputs: tf.Tensor, headWeights: tf.Tensor[]): tf.
           dws.push(tf.sum(tf.mul(dY, sx), 0));
         }
         return [tf.addN(dxs), ...dws];
+      },
+    };
+  });
+  return op(inputs, ...headWeights) as tf.Tensor;
+}
+
+/** The same op as two kernels, forward and gradient (engine/similarity-kernel.ts), with the same bits. */
+function similarityKernels(inputs: tf.Tensor, headWeights: tf.Tensor[]): tf.Tensor {
+  const k = headWeights.length;
+  const named = (ws: tf.Tensor[]) => Object.fromEntries(ws.map((w, h) => [`w${h}`, w]));
+  const op = tf.customGrad((...args) => {
+    const [x, ...ws] = args.slice(0, k + 1) as tf.Tensor[];
+    const save = args[k + 1] as unknown as tf.GradSaveFunc;
+    const [S, unit, norms] = tf.engine().runKernel(HEAD_SIMILARITY, { x: x as tf.Tensor, ...named(ws) }) as tf.Tensor[];
+    save([x as tf.Tensor, unit as tf.Tensor, norms as tf.Tensor, ...ws]);
+    return {
+      value: S as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sunit, snorms, ...sw] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+        return tf.engine().runKernel(HEAD_SIMILARITY_GRAD, { dy, x: sx, unit: sunit, norms: snorms, ...named(sw) }) as tf.Tensor[];
       },
     };
   });

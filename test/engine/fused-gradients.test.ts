@@ -9,6 +9,8 @@ import { nativeBatchNormCalls } from '../../src/engine/batchnorm-kernel.js';
 import { nativeKernels } from '../../src/engine/engine.js';
 import { batchNormTraining, setFusedGradients } from '../../src/engine/ops.js';
 import { createRng, uniformArray } from '../../src/engine/random.js';
+import { nativeSimilarityCalls, setNativeSimilarity } from '../../src/engine/similarity-kernel.js';
+import { headSimilarity } from '../../src/graph/label-graph.js';
 import '../../src/methods/index.js';
 import { BatchNorm, Params } from '../../src/methods/layers.js';
 import { create, resolve } from '../../src/methods/registry.js';
@@ -173,6 +175,37 @@ test('leakyRelu and its gradient, and relu\'s gradient, give the stock kernels\'
   assert.ok(Number.isNaN(native.forward[2]!) && Number.isNaN(native.relu[2]!));
   assert.equal(native.leaky[2], Math.fround(0.2));
   assert.ok(Object.is(native.relu[4], 0) && Object.is(native.relu[1], -0));
+});
+
+test('I-GNN similarity: its two kernels give the fused op\'s bits, value and every gradient (a zero row and a row of norm 5e-13 hit the clamp)', () => {
+  const rng = createRng(11);
+  const [c, d, k] = [10, 37, 8];
+  const x = uniformArray(rng, c * d, -1, 1);
+  x.fill(0, 3 * d, 4 * d);
+  x.fill(2e-13, 5 * d, 6 * d);
+  const inputs = [x, ...Array.from({ length: k }, () => uniformArray(rng, d, 0.3, 0.6))];
+  const weights = tf.tensor2d(uniformArray(rng, c * c, -1, 1), [c, c]);
+  const f = (...xs: tf.Tensor[]) => tf.sum(tf.mul(headSimilarity(xs[0]!, xs.slice(1)), weights)) as tf.Scalar;
+  const shapes = [[c, d], ...Array.from({ length: k }, () => [d])];
+  const run = (kernels: boolean) => {
+    const previous = setNativeSimilarity(kernels);
+    try {
+      const calls = nativeSimilarityCalls();
+      const r = evaluate(true, f, inputs, shapes);
+      return { ...r, calls: nativeSimilarityCalls() - calls };
+    } finally {
+      setNativeSimilarity(previous);
+    }
+  };
+  const withKernels = run(true);
+  const fusedOp = run(false);
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  assert.equal(fusedOp.calls, 0);
+  if (nativeKernels()) assert.equal(withKernels.calls, 2);
+  assert.equal(withKernels.value, fusedOp.value);
+  withKernels.grads.forEach((g, i) => assert.deepStrictEqual(bits(g), bits(fusedOp.grads[i]!), `gradient ${i}`));
+  // The op-by-op form gives the same value (its gradient is NaN at the zero row: sqrt's at 0, unclamped).
+  assert.equal(withKernels.value, evaluate(false, f, inputs, shapes).value);
 });
 
 test('control: a gradient with a dropped term is caught', () => {
