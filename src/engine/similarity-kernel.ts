@@ -35,7 +35,11 @@ export function nativeSimilarity(): boolean {
   return installed && enabled && tf.getBackend() === 'wasm';
 }
 
-const heads = (inputs: tf.NamedTensorInfoMap) => Object.keys(inputs).filter((key) => /^w\d+$/.test(key)).length;
+/** Both kernels' sizes: x is C x D, the heads' weights are inputs w0..w{k-1}. */
+function sizes(inputs: tf.NamedTensorInfoMap): { C: number; D: number; k: number } {
+  const [C, D] = (inputs.x as tf.TensorInfo).shape as [number, number];
+  return { C, D, k: Object.keys(inputs).filter((key) => /^w\d+$/.test(key)).length };
+}
 
 export function installNativeSimilarity(native: NativeKernels): void {
   if (installed) return;
@@ -45,14 +49,12 @@ export function installNativeSimilarity(native: NativeKernels): void {
     // inputs x (C x D), w0..w{k-1} (D). Outputs S (C x C), the unit rows Yn (k x C x D) and their clamped norms (k x C).
     kernelFunc: ({ inputs, backend }) => {
       const b = backend as BackendWasm;
-      const xInfo = inputs.x as tf.TensorInfo;
-      const [C, D] = xInfo.shape as [number, number];
-      const k = heads(inputs);
+      const { C, D, k } = sizes(inputs);
       // Outputs first: allocating one can grow the wasm memory, which detaches views taken before.
       const S = b.makeOutput([C, C], 'float32');
       const unit = b.makeOutput([k, C, D], 'float32');
       const norms = b.makeOutput([k, C], 'float32');
-      const x = heapView(b, xInfo);
+      const x = heapView(b, inputs.x as tf.TensorInfo);
       const [s, yn, n] = [heapView(b, S), heapView(b, unit), heapView(b, norms)];
       const product = new Float32Array(C * C);
       s.fill(0);
@@ -87,9 +89,7 @@ export function installNativeSimilarity(native: NativeKernels): void {
     // inputs dy (C x C), x, unit, norms (the forward's) and w0..w{k-1}. Outputs dx (C x D), dw0..dw{k-1} (D).
     kernelFunc: ({ inputs, backend }) => {
       const b = backend as BackendWasm;
-      const xInfo = inputs.x as tf.TensorInfo;
-      const [C, D] = xInfo.shape as [number, number];
-      const k = heads(inputs);
+      const { C, D, k } = sizes(inputs);
       const dxInfo = b.makeOutput([C, D], 'float32');
       const dwInfos = Array.from({ length: k }, () => b.makeOutput([D], 'float32'));
       const [x, dy, yn, n] = (['x', 'dy', 'unit', 'norms'] as const).map((key) => heapView(b, inputs[key] as tf.TensorInfo)) as [Float32Array, Float32Array, Float32Array, Float32Array];
