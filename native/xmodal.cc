@@ -17,6 +17,7 @@
 #include "rank.h"
 #include "batch_search.h"
 #include "batch_coded.h"
+#include "scan_f16.h"
 
 // Element loops get an AVX2 clone picked at load time on x86-64; elsewhere they build plainly.
 #if defined(__x86_64__)
@@ -504,6 +505,54 @@ Napi::Value ScanF32(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// encodeHalves(rows, n, d, halves, norms): binary16 copies of n x d float32 rows (round to nearest even) and each
+// row's L2 norm, rounded up (scan_f16.h).
+Napi::Value EncodeHalves(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) return Fail(env, "encodeHalves takes 5 arguments"), env.Undefined();
+  Napi::Float32Array R, N;
+  Napi::Uint16Array H;
+  int64_t n, d;
+  if (!GetF32(info, 0, "rows", &R) || !GetInt(info, 1, "n", &n) || !GetInt(info, 2, "d", &d) ||
+      !GetTyped(info, 3, "halves", napi_uint16_array, "a Uint16Array", &H) || !GetF32(info, 4, "norms", &N)) {
+    return env.Undefined();
+  }
+  if (uint64_t(n * d) > R.ElementLength() || uint64_t(n * d) > H.ElementLength() || uint64_t(n) > N.ElementLength()) {
+    return Fail(env, "encodeHalves: rows, halves or norms too small for n x d"), env.Undefined();
+  }
+  half::Encode(R.Data(), n, d, H.Data(), N.Data());
+  return env.Undefined();
+}
+
+// searchHalf(query, halves, norms, data, n, d, k, allowed, boundScale, margin, positions, scores): one query's exact
+// top k through the halves first (scan_f16.h); returns the rows scored again in float32, or -1 where fewer than k
+// allowed rows have a finite approximation (the caller then scans in full).
+Napi::Value SearchHalf(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 12) return Fail(env, "searchHalf takes 12 arguments"), env.Undefined();
+  Napi::Float32Array Q, Nm, D, S;
+  Napi::Uint16Array H;
+  Napi::Int32Array P;
+  int64_t n, d, k;
+  double boundScale, margin;
+  if (!GetF32(info, 0, "query", &Q) || !GetTyped(info, 1, "halves", napi_uint16_array, "a Uint16Array", &H) || !GetF32(info, 2, "norms", &Nm) ||
+      !GetF32(info, 3, "data", &D) || !GetInt(info, 4, "n", &n) || !GetInt(info, 5, "d", &d) || !GetInt(info, 6, "k", &k) ||
+      !GetNum(info, 8, "boundScale", &boundScale) || !GetNum(info, 9, "margin", &margin) ||
+      !GetTyped(info, 10, "positions", napi_int32_array, "an Int32Array", &P) || !GetF32(info, 11, "scores", &S)) {
+    return env.Undefined();
+  }
+  const uint8_t *allowed;
+  if (!GetAllowed(info, 7, n, "searchHalf", &allowed)) return env.Undefined();
+  if (d < 1 || uint64_t(d) > Q.ElementLength() || uint64_t(n * d) > H.ElementLength() || uint64_t(n * d) > D.ElementLength() || uint64_t(n) > Nm.ElementLength()) {
+    return Fail(env, "searchHalf: query, halves, norms or data too small for n x d"), env.Undefined();
+  }
+  if (uint64_t(k) > P.ElementLength() || uint64_t(k) > S.ElementLength()) return Fail(env, "searchHalf: positions or scores shorter than k"), env.Undefined();
+  if (!(boundScale >= 0) || !(margin >= 0)) return Fail(env, "searchHalf: boundScale and margin must be >= 0"), env.Undefined();
+  if (k == 0) return Napi::Number::New(env, 0);
+  const int64_t scored = half::Search(Q.Data(), H.Data(), Nm.Data(), D.Data(), n, d, k, allowed, boundScale, margin, P.Data(), S.Data());
+  return Napi::Number::New(env, double(scored));
+}
+
 // scanI8(query, codes, scales, n, d, out): out[r] = scales[r] x (query . codes[r]) for the n rows of int8 codes
 // (scan_i8.h), on the pool's threads.
 Napi::Value ScanI8(const Napi::CallbackInfo &info) {
@@ -723,6 +772,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("searchBatchCoded", Napi::Function::New(env, SearchBatchCoded));
   exports.Set("scanI8", Napi::Function::New(env, ScanI8));
   exports.Set("scanF32", Napi::Function::New(env, ScanF32));
+  exports.Set("encodeHalves", Napi::Function::New(env, EncodeHalves));
+  exports.Set("searchHalf", Napi::Function::New(env, SearchHalf));
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

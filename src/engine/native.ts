@@ -40,6 +40,13 @@ export interface NativeKernels {
   scanI8?(query: Float32Array, codes: Int8Array, scales: Float32Array, n: number, d: number, out: Float32Array): void;
   /** out[i] = query . data[rows[i]] (or data[i] with rows null): fixed-order dot products (native/scan_i8.h). */
   scanF32?(query: Float32Array, data: Float32Array, rows: Int32Array | null, n: number, d: number, out: Float32Array): void;
+  /** Binary16 copies of n x d rows (round to nearest even) and each row's L2 norm rounded up (native/scan_f16.h). */
+  encodeHalves?(rows: Float32Array, n: number, d: number, halves: Uint16Array, norms: Float32Array): void;
+  /**
+   * One query's exact k best rows through the halves first (native/scan_f16.h), best first (ties: lower row), -1 /
+   * NaN past the allowed rows; returns the rows scored in float32, or -1 when fewer than k rows qualify.
+   */
+  searchHalf?(query: Float32Array, halves: Uint16Array, norms: Float32Array, data: Float32Array, n: number, d: number, k: number, allowed: Uint8Array | null, boundScale: number, margin: number, positions: Int32Array, scores: Float32Array): number;
   /** LAPACK dsyevd in place: w = eigenvalues ascending; row i of a (row-major) = i-th eigenvector. */
   symmetricEigen(a: Float64Array, n: number, w: Float64Array): void;
   /** out[j] = (sum of column j over the rows, in row order) / divisor, for a row-major rows x cols matrix. */

@@ -40,6 +40,9 @@ export class VectorStore {
   /** Per row, the sum and the L1 norm of its codes (the batched first pass's correction and error bound). */
   codeSums: Int32Array | undefined;
   codeNorms: Int32Array | undefined;
+  /** binary16 copies of the rows and their L2 norms, kept in step once enabled (ExactEngine's half pass). */
+  halves: Uint16Array | undefined;
+  norms: Float32Array | undefined;
 
   constructor(readonly dim: number, capacity = 1024) {
     this.data = new Float32Array(Math.max(1, capacity) * dim);
@@ -56,16 +59,20 @@ export class VectorStore {
     present.set(this.present);
     this.data = data;
     this.present = present;
+    const grow = <T extends Int8Array | Uint16Array | Int32Array | Float32Array>(a: T, length: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(length);
+      b.set(a);
+      return b;
+    };
     if (this.codes && this.scales && this.codeSums && this.codeNorms) {
-      const grow = <T extends Int8Array | Int32Array | Float32Array>(a: T, length: number): T => {
-        const b = new (a.constructor as new (n: number) => T)(length);
-        b.set(a);
-        return b;
-      };
       this.codes = grow(this.codes, capacity * this.dim);
       this.scales = grow(this.scales, capacity);
       this.codeSums = grow(this.codeSums, capacity);
       this.codeNorms = grow(this.codeNorms, capacity);
+    }
+    if (this.halves && this.norms) {
+      this.halves = grow(this.halves, capacity * this.dim);
+      this.norms = grow(this.norms, capacity);
     }
   }
 
@@ -75,6 +82,7 @@ export class VectorStore {
     this.present[slot] = 1;
     this.count = Math.max(this.count, slot + 1);
     if (this.codes) this.encode(slot);
+    if (this.halves) this.encodeHalves(slot, slot + 1);
   }
 
   /** Keeps int8 codes of every row from now on. */
@@ -85,6 +93,22 @@ export class VectorStore {
     this.codeSums = new Int32Array(this.present.length);
     this.codeNorms = new Int32Array(this.present.length);
     for (let slot = 0; slot < this.count; slot++) if (this.present[slot]) this.encode(slot);
+  }
+
+  /** Keeps binary16 copies of every row from now on; false where the addon cannot make them. */
+  enableHalves(): boolean {
+    if (this.halves) return true;
+    if (!loadNative().kernels?.encodeHalves) return false;
+    this.halves = new Uint16Array(this.present.length * this.dim);
+    this.norms = new Float32Array(this.present.length);
+    this.encodeHalves(0, this.count);
+    return true;
+  }
+
+  /** Rows [first, last) as halves (absent rows are zeros, so encoding them is harmless). */
+  private encodeHalves(first: number, last: number): void {
+    const d = this.dim;
+    loadNative().kernels!.encodeHalves!(this.data.subarray(first * d, last * d), last - first, d, this.halves!.subarray(first * d, last * d), this.norms!.subarray(first, last));
   }
 
   /** Row `slot` as codes: scale = max |x| / 127, code = round(x / scale), so |x - code x scale| <= scale / 2. */
@@ -144,6 +168,8 @@ export interface Engine {
 
 /** Collections from this size on are scanned through int8 codes first (below it the float32 scan is as quick). */
 export const CODED_SCAN_MIN = 16_384;
+/** Collections from this size up to CODED_SCAN_MIN are scanned through binary16 copies first (below, in full). */
+export const HALF_SCAN_MIN = 1_024;
 /**
  * A margin for float32 rounding in both the coded and the exact scores (sums of at most a few thousand products
  * of unit vectors' elements: far below this).
@@ -165,6 +191,11 @@ export class ExactEngine implements Engine {
   static coded = true;
   /** Queries answered through the codes (tests prove the path is taken). */
   static codedSearches = 0;
+  /** Whether single queries on mid-sized collections take the binary16 first pass (a switch for comparisons). */
+  static half = true;
+  /** Queries answered through the halves, and the rows they scored in float32 (tests and bench read them). */
+  static halfSearches = 0;
+  static halfCandidates = 0;
   /** Whether batches take the addon's chunked product with top-k on the fly (a switch for comparisons). */
   static fusedBatch = true;
   /** Whether batches on large collections take the int8 first pass where the processor has VNNI (a switch). */
@@ -231,6 +262,26 @@ export class ExactEngine implements Engine {
   }
 
   /**
+   * One query, exactly, through binary16 copies of the rows (half the float32 scan's memory traffic): the addon
+   * scores the halves, bounds each row's error (native/scan_f16.h: relative, so a few 1e-4 for unit vectors, where
+   * the int8 codes' bound takes in most rows when the best scores lie close together), and scores the rows that
+   * could still be in the top k again with the full scan's own product. Undefined where the addon cannot.
+   */
+  private searchHalf(query: Float32Array, k: number, allowed: Uint8Array): Scored[] | undefined {
+    const kernel = loadNative().kernels?.searchHalf;
+    const store = this.store;
+    if (!kernel || !store.enableHalves()) return undefined;
+    const positions = new Int32Array(k);
+    const scores = new Float32Array(k);
+    const scored = kernel(query, store.halves!, store.norms!, store.data, store.count, store.dim, k, allowed,
+      ExactEngine.boundScale, ExactEngine.boundScale * ROUNDING_MARGIN, positions, scores);
+    if (scored < 0) return undefined;
+    ExactEngine.halfSearches++;
+    ExactEngine.halfCandidates += scored;
+    return hitsOf(positions, scores, 1, k)[0];
+  }
+
+  /**
    * A batch through int8 codes of both the rows and the queries (native/batch_coded.h, the bound in its header),
    * each candidate scored again by the single-query product: a batch returns, bit for bit, what its queries return
    * one at a time. Undefined where the addon or the processor cannot.
@@ -257,7 +308,10 @@ export class ExactEngine implements Engine {
     if (queries.length === this.store.dim && scanF32) {
       // One query: fixed-order dot products (the same bits however many rows are scored), first through the codes
       // where the collection is large.
-      const hits = ExactEngine.coded && this.store.count >= CODED_SCAN_MIN && k > 0 ? this.searchCoded(queries, k, allowed) : undefined;
+      const n = this.store.count;
+      const hits = k <= 0 ? undefined
+        : n >= CODED_SCAN_MIN ? (ExactEngine.coded ? this.searchCoded(queries, k, allowed) : undefined)
+          : n >= HALF_SCAN_MIN && ExactEngine.half ? this.searchHalf(queries, k, allowed) : undefined;
       if (hits) return [hits];
       const scores = new Float32Array(this.store.count);
       scanF32(queries, this.store.data, null, this.store.count, this.store.dim, scores);
