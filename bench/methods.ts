@@ -54,7 +54,7 @@ export function benchSteps(): void {
 }
 
 /**
- * What the addon's thread pool and thin-product kernels give an ignn-con step (engine.md, Threads): the settings
+ * What the addon's thread pool, thin-product kernels and operand-role swap give an ignn-con step (engine.md, Threads): the settings
  * alternate every 5 steps in one process, so that the shared machine's drifting load falls on all of them alike
  * (separate processes minutes apart differ by up to 40% here).
  */
@@ -65,10 +65,11 @@ export function benchThreadSettings(): void {
     return;
   }
   const settings = [
-    { name: 'pool + thin kernels (default)', split: true, thin: true },
-    { name: 'pool, OpenBLAS for thin products', split: true, thin: false },
-    { name: 'OpenBLAS threads + thin kernels', split: false, thin: true },
-    { name: 'OpenBLAS threads, OpenBLAS for thin products (before session 4)', split: false, thin: false },
+    { name: 'pool + thin kernels (default)', split: true, thin: true, swap: true },
+    { name: 'pool + thin kernels, op(A) B^T products given to OpenBLAS as written (before session 32)', split: true, thin: true, swap: false },
+    { name: 'pool, OpenBLAS for thin products', split: true, thin: false, swap: true },
+    { name: 'OpenBLAS threads + thin kernels', split: false, thin: true, swap: true },
+    { name: 'OpenBLAS threads, OpenBLAS for thin products (before session 4)', split: false, thin: false, swap: true },
   ];
   for (const shape of [wiki, mir]) {
     const step = makeStep('ignn-con', shape, 100);
@@ -80,6 +81,7 @@ export function benchThreadSettings(): void {
         for (const [i, setting] of settings.entries()) {
           native.setBlasSplit(setting.split);
           native.setThinKernels(setting.thin);
+          native.setBlasSwap(setting.swap);
           step.run();
           const t = performance.now();
           for (let k = 0; k < 5; k++) step.run();
@@ -89,6 +91,7 @@ export function benchThreadSettings(): void {
     } finally {
       native.setBlasSplit(true);
       native.setThinKernels(true);
+      native.setBlasSwap(true);
       step.dispose();
     }
     for (const [i, setting] of settings.entries()) {

@@ -69,7 +69,7 @@ export interface NativeKernels {
    * threads: what the addon's parallel loops and products use; blasThreads: OpenBLAS's own (1 while it is split);
    * wideThinProducts: thin products computed by the AVX-512 kernels so far.
    */
-  info(): { core: string; threads: number; blasThreads: number; wideThinProducts: number };
+  info(): { core: string; threads: number; blasThreads: number; wideThinProducts: number; swappedProducts: number };
   /** Threads the addon may use, 1 to its pool's size (XMODAL_THREADS or the core count). */
   setThreads(threads: number): void;
   /** Products with a small side (native/thin_gemm.h) through xmodal's kernels (default) or OpenBLAS; returns the previous setting. */
@@ -78,6 +78,8 @@ export interface NativeKernels {
   setWideThinKernels(enabled: boolean): boolean;
   /** Large products split over the addon's threads (default) or threaded by OpenBLAS; returns the previous setting. */
   setBlasSplit(enabled: boolean): boolean;
+  /** Split thin op(A) B^T products given to OpenBLAS as C^T = B op(A)^T (default; faster) or as written; returns the previous setting. */
+  setBlasSwap(enabled: boolean): boolean;
 }
 
 /** What evaluateRows measures (metrics.ts builds it): cut-offs, the curve's ranks, NDCG's tables, the relevance. */
