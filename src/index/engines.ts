@@ -305,20 +305,19 @@ export class ExactEngine implements Engine {
 
   search(queries: Float32Array, k: number, allowed: Uint8Array): Scored[][] {
     const scanF32 = loadNative().kernels?.scanF32;
+    const n = this.store.count;
     if (queries.length === this.store.dim && scanF32) {
-      // One query: fixed-order dot products (the same bits however many rows are scored), first through the codes
-      // where the collection is large.
-      const n = this.store.count;
+      // One query: fixed-order dot products (the same bits however many rows are scored), first through the int8
+      // codes where the collection is large, through the binary16 copies where it is mid-sized.
       const hits = k <= 0 ? undefined
         : n >= CODED_SCAN_MIN ? (ExactEngine.coded ? this.searchCoded(queries, k, allowed) : undefined)
           : n >= HALF_SCAN_MIN && ExactEngine.half ? this.searchHalf(queries, k, allowed) : undefined;
       if (hits) return [hits];
-      const scores = new Float32Array(this.store.count);
-      scanF32(queries, this.store.data, null, this.store.count, this.store.dim, scores);
+      const scores = new Float32Array(n);
+      scanF32(queries, this.store.data, null, n, this.store.dim, scores);
       return [topK(scores, k, allowed)];
     }
     const q = queries.length / this.store.dim;
-    const n = this.store.count;
     const coded = ExactEngine.codedBatch && n >= CODED_SCAN_MIN && k > 0 ? this.searchBatchCoded(queries, q, k, allowed) : undefined;
     if (coded) return coded;
     const searchBatch = loadNative().kernels?.searchBatch;
